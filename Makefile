@@ -1,0 +1,50 @@
+# hazardlab — a thin front over the CMake presets (CMakePresets.json).
+#
+#   make run                      the tour: every lab, every variant, every form, one table
+#   make run LAB=race ARGS='--form process --variant broken'
+#   make test                     build default + tsan, run every test of both
+#   make tsan LAB=race ARGS=...   the lab built with ThreadSanitizer
+#   make helgrind LAB=race ARGS=...  the lab under valgrind --tool=helgrind (debug build)
+#   make clean
+LAB ?=
+ARGS ?=
+JOBS ?= $(shell nproc)
+
+.PHONY: deps run test tsan helgrind asan clean format build-default build-tsan build-asan build-debug
+
+deps:
+	@bash scripts/install-deps.sh
+
+# Configure (cheap when nothing changed) and build one preset.
+build-%: deps
+	@cmake --preset $* >/dev/null
+	@cmake --build --preset $* -j $(JOBS)
+
+run: build-default
+ifeq ($(LAB),)
+	@build/default/bin/hazardlab-tour $(ARGS)
+else
+	@build/default/bin/$(LAB) $(ARGS)
+endif
+
+test: build-default build-tsan
+	ctest --preset default -j $(JOBS) --timeout 300
+	ctest --preset tsan -j $(JOBS) --timeout 300
+
+tsan: build-tsan
+	@test -n "$(LAB)" || { echo "make tsan: say which lab, e.g. make tsan LAB=race ARGS='--variant broken'" >&2; exit 2; }
+	@build/tsan/bin/$(LAB) $(ARGS)
+
+asan: build-asan
+	@test -n "$(LAB)" || { echo "make asan: say which lab, e.g. make asan LAB=race" >&2; exit 2; }
+	@build/asan/bin/$(LAB) $(ARGS)
+
+helgrind: build-debug
+	@test -n "$(LAB)" || { echo "make helgrind: say which lab, e.g. make helgrind LAB=race ARGS='--variant broken'" >&2; exit 2; }
+	@valgrind --tool=helgrind --suppressions=scripts/helgrind.supp build/debug/bin/$(LAB) $(ARGS)
+
+format:
+	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')
+
+clean:
+	rm -rf build

@@ -1,0 +1,71 @@
+#pragma once
+// The command line every lab shares, and the driver that runs a lab's variant once or over
+// many trials and prints the outcome.
+//
+//   lab --form thread|process --variant NAME [--workers N] [lab options]
+//       [--schedule natural|forced] [--trials K] [--timeout MS] [--seed S]
+//       [--json] [--log-level L] [--list]
+//
+// A lab's main() fills a LabSpec (its options and its variants) and calls lab_main().
+#include "hazardlab/forms.hpp"
+#include "hazardlab/outcome.hpp"
+#include "hazardlab/schedule.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace hazardlab {
+
+// What one run of a variant is given.
+struct RunContext {
+  FormKind form = FormKind::thread;
+  int workers = 1;
+  Schedule schedule = Schedule::natural;
+  std::chrono::milliseconds timeout{0};
+  std::uint64_t seed = 0;
+  int trial = 0;
+};
+
+using RunFunction = std::function<RunResult(const RunContext&)>;
+
+struct VariantSpec {
+  std::string name;
+  std::string shows;  // one line for --list: what this variant demonstrates
+  RunFunction thread; // empty where the variant does not apply to the form
+  RunFunction process;
+
+  const RunFunction& in(FormKind form) const { return form == FormKind::thread ? thread : process; }
+};
+
+enum class Forms { both, thread_only, process_only };
+
+// Builds a variant from a generic runner `run(form_tag, context)` that a lab writes once as a
+// template over the form; it is instantiated for each form the variant applies to.
+template <class Runner>
+VariantSpec variant(std::string name, std::string shows, Forms forms, Runner run) {
+  VariantSpec spec{std::move(name), std::move(shows), {}, {}};
+  if (forms != Forms::process_only)
+    spec.thread = [run](const RunContext& context) { return run(ThreadForm{}, context); };
+  if (forms != Forms::thread_only)
+    spec.process = [run](const RunContext& context) { return run(ProcessForm{}, context); };
+  return spec;
+}
+
+struct LabSpec {
+  std::string name;        // the binary's name: "race"
+  std::string description; // one line for --help
+  std::string default_variant = "broken";
+  int default_workers = 4;
+  int default_timeout_ms = 10'000;
+  std::function<void(CLI::App&)> add_options; // the lab's own options
+  std::vector<VariantSpec> variants;
+};
+
+int lab_main(const LabSpec& lab, int argc, char** argv);
+
+} // namespace hazardlab

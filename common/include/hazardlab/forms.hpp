@@ -1,0 +1,57 @@
+#pragma once
+// The two forms a lab runs in. A lab's code is written once as a template over Form and takes
+// everything form-specific from here: the primitive types and where shared state is placed.
+// Spawning workers is run_workers<Form>() in workers.hpp.
+#include "hazardlab/semaphore.hpp"
+#include "hazardlab/shared.hpp"
+
+#include <boost/interprocess/sync/interprocess_condition.hpp>
+#include <boost/interprocess/sync/interprocess_mutex.hpp>
+#include <boost/interprocess/sync/interprocess_sharable_mutex.hpp>
+#include <boost/interprocess/sync/scoped_lock.hpp>
+
+#include <condition_variable>
+#include <mutex>
+#include <shared_mutex>
+#include <string_view>
+
+namespace hazardlab {
+
+enum class FormKind { thread, process };
+
+std::string_view to_string(FormKind form) noexcept;
+
+// Workers are std::jthreads in one process; shared state is on the heap.
+struct ThreadForm {
+  static constexpr FormKind kind = FormKind::thread;
+  using Mutex = std::mutex;
+  using Lock = std::unique_lock<std::mutex>;
+  using ConditionVariable = std::condition_variable;
+  using SharedMutex = std::shared_mutex;
+  using Semaphore = PosixSemaphore<Sharing::thread>;
+  template <class T>
+  using Shared = HeapShared<T>;
+};
+
+// Workers are fork()ed children; shared state is in an anonymous shared mapping. Every
+// primitive here is process-shared (PTHREAD_PROCESS_SHARED / pshared sem_t): a std::mutex is
+// not, which lab 01's broken-private-mutex variant shows.
+struct ProcessForm {
+  static constexpr FormKind kind = FormKind::process;
+  using Mutex = boost::interprocess::interprocess_mutex;
+  using Lock = boost::interprocess::scoped_lock<Mutex>;
+  using ConditionVariable = boost::interprocess::interprocess_condition;
+  using SharedMutex = boost::interprocess::interprocess_sharable_mutex;
+  using Semaphore = PosixSemaphore<Sharing::process>;
+  template <class T>
+  using Shared = MappedShared<T>;
+};
+
+// Constructs a T where all of the form's workers can reach it. For the process form, call it
+// before the workers are spawned: children see only what was mapped before fork().
+template <class Form, class T, class... Args>
+typename Form::template Shared<T> place(Args&&... args) {
+  return typename Form::template Shared<T>(std::forward<Args>(args)...);
+}
+
+} // namespace hazardlab

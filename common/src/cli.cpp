@@ -1,0 +1,212 @@
+#include "hazardlab/cli.hpp"
+
+#include "hazardlab/logging.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <random>
+
+namespace hazardlab {
+
+std::string_view to_string(FormKind form) noexcept { return form == FormKind::thread ? "thread" : "process"; }
+std::string_view to_string(Schedule schedule) noexcept { return schedule == Schedule::natural ? "natural" : "forced"; }
+
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+struct CommonOptions {
+  std::string form = "thread";
+  std::string variant;
+  int workers = 4;
+  std::string schedule = "natural";
+  int trials = 1;
+  int timeout_ms = 10'000;
+  std::int64_t seed = 0; // signed: CLI11 would wrap "-1" into a huge unsigned value
+  bool json = false;
+  std::string log_level = "warn";
+  bool list = false;
+};
+
+std::string forms_of(const VariantSpec& v) {
+  if (v.thread && v.process) return "thread, process";
+  return v.thread ? "thread" : "process";
+}
+
+void print_list(const LabSpec& lab, bool json) {
+  if (json) {
+    Json out = Json::array();
+    for (const auto& v : lab.variants) {
+      Json forms = Json::array();
+      if (v.thread) forms.push_back("thread");
+      if (v.process) forms.push_back("process");
+      out.push_back({{"variant", v.name}, {"forms", forms}, {"shows", v.shows}});
+    }
+    fmt::print("{}\n", out.dump());
+    return;
+  }
+  fmt::print("{} variants:\n", lab.name);
+  for (const auto& v : lab.variants)
+    fmt::print("  {:<22} {:<16} {}\n", v.name, forms_of(v), v.shows);
+}
+
+Json result_json(const RunResult& r) {
+  return {{"outcome", r.outcome()},
+          {"verdict", to_string(r.verdict)},
+          {"kind", r.kind},
+          {"summary", r.summary},
+          {"details", r.details},
+          {"metrics", r.metrics},
+          {"elapsed_ms", r.elapsed_ms}};
+}
+
+void print_json(const LabSpec& lab, const CommonOptions& o, const RunContext& context, const TrialStats& stats) {
+  Json out = {{"lab", lab.name},        {"form", o.form},       {"variant", o.variant},
+              {"schedule", o.schedule}, {"workers", o.workers}, {"timeout_ms", o.timeout_ms},
+              {"seed", context.seed}};
+  out.update(result_json(stats.representative()));
+  out["trials"] = o.trials;
+  if (o.trials > 1) {
+    out["trials_run"] = stats.trials();
+    out["histogram"] = stats.histogram();
+    out["distribution"] = stats.distribution();
+  }
+  fmt::print("{}\n", out.dump());
+}
+
+std::string metric_text(const Json& value) {
+  if (value.is_number_unsigned()) return grouped(value.get<std::uint64_t>());
+  if (value.is_number_float()) {
+    const double v = value.get<double>();
+    if (v >= 0 && v == static_cast<double>(static_cast<std::uint64_t>(v)))
+      return grouped(static_cast<std::uint64_t>(v));
+    return fmt::format("{:.2f}", v);
+  }
+  return value.dump();
+}
+
+void print_human(const LabSpec& lab, const CommonOptions& o, const TrialStats& stats) {
+  const RunResult& r = stats.representative();
+  fmt::print("{} · {} form · variant {} · {} workers · {} schedule\n", lab.name, o.form, o.variant, o.workers,
+             o.schedule);
+  fmt::print("outcome   {}\n", r.outcome());
+  fmt::print("          {}\n", r.summary);
+  for (const auto& line : r.details)
+    fmt::print("          {}\n", line);
+  std::vector<std::string> scalars;
+  for (auto it = r.metrics.begin(); it != r.metrics.end(); ++it)
+    if (it->is_primitive()) scalars.push_back(fmt::format("{}={}", it.key(), metric_text(*it)));
+  if (!scalars.empty()) fmt::print("metrics   {}\n", fmt::join(scalars, "  "));
+  fmt::print("elapsed   {:.1f} ms\n", r.elapsed_ms);
+  if (stats.trials() <= 1) return;
+
+  fmt::print("\n{} trials{}: how often each outcome happened\n", stats.trials(),
+             stats.trials() < o.trials ? fmt::format(" (stopped early: of {} asked)", o.trials) : "");
+  for (const auto& [outcome, count] : stats.histogram()) {
+    const int bar = (count * 40 + stats.trials() - 1) / stats.trials();
+    fmt::print("  {:<28} {:>6}  {:5.1f}%  {}\n", outcome, count, 100.0 * count / stats.trials(),
+               std::string(static_cast<std::size_t>(bar), '#'));
+  }
+  fmt::print("spread over the trials (min · p50 · mean · max):\n");
+  const Json spread = stats.distribution();
+  for (auto it = spread.begin(); it != spread.end(); ++it)
+    fmt::print("  {:<28} {} · {} · {} · {}\n", it.key(), metric_text((*it)["min"]), metric_text((*it)["p50"]),
+               metric_text((*it)["mean"]), metric_text((*it)["max"]));
+}
+
+} // namespace
+
+int lab_main(const LabSpec& lab, int argc, char** argv) {
+  CommonOptions o;
+  o.variant = lab.default_variant;
+  o.workers = lab.default_workers;
+  o.timeout_ms = lab.default_timeout_ms;
+  std::vector<std::string> variant_names;
+  for (const auto& v : lab.variants)
+    variant_names.push_back(v.name);
+
+  CLI::App app{lab.description, lab.name};
+  app.option_defaults()->always_capture_default();
+  app.add_option("--form", o.form, "thread: std::jthreads in one process; process: fork()ed children sharing memory")
+      ->check(CLI::IsMember({"thread", "process"}));
+  app.add_option("--variant", o.variant, "the variant to run (--list shows them)")->check(CLI::IsMember(variant_names));
+  app.add_option("--workers", o.workers, "number of workers")->check(CLI::Range(1, kMaxWorkers));
+  app.add_option("--schedule", o.schedule, "natural: the OS decides; forced: the hazard happens on every run")
+      ->check(CLI::IsMember({"natural", "forced"}));
+  app.add_option("--trials", o.trials, "repeat the run K times and show how often each outcome happened")
+      ->check(CLI::Range(1, 100'000));
+  app.add_option("--timeout", o.timeout_ms, "watchdog deadline of one run, in milliseconds")
+      ->check(CLI::Range(1, 3'600'000));
+  app.add_option("--seed", o.seed, "seed for the lab's random choices (0: pick one and print it)")
+      ->check(CLI::Range(std::int64_t{0}, std::numeric_limits<std::int64_t>::max()));
+  app.add_flag("--json", o.json, "print exactly one JSON object instead of the text report");
+  app.add_option("--log-level", o.log_level, "log level on stderr")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_flag("--list", o.list, "list the variants, the forms each applies to and what each shows");
+  if (lab.add_options) lab.add_options(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e); // --help
+    // One line that names the option and what it allows; CLI11's own codes (105...) become 2.
+    fmt::print(stderr, "{}: error: {}\n", lab.name, e.what());
+    return kExitUsage;
+  }
+
+  if (o.list) {
+    print_list(lab, o.json);
+    return kExitCorrect;
+  }
+
+  const auto& spec = *std::ranges::find(lab.variants, o.variant, &VariantSpec::name);
+  const FormKind form = o.form == "thread" ? FormKind::thread : FormKind::process;
+  const RunFunction& run = spec.in(form);
+  if (!run) {
+    fmt::print(stderr, "{}: error: --variant {} applies only to --form {}\n", lab.name, o.variant, forms_of(spec));
+    return kExitUsage;
+  }
+
+  init_logging(form, spdlog::level::from_str(o.log_level));
+  RunContext context;
+  context.form = form;
+  context.workers = o.workers;
+  context.schedule = o.schedule == "forced" ? Schedule::forced : Schedule::natural;
+  context.timeout = std::chrono::milliseconds(o.timeout_ms);
+  context.seed = o.seed != 0 ? static_cast<std::uint64_t>(o.seed) : std::random_device{}();
+
+  TrialStats stats;
+  try {
+    for (int trial = 0; trial < o.trials; ++trial) {
+      context.trial = trial;
+      stats.add(run(context));
+      spdlog::info("trial {}: {}", trial, stats.representative().outcome());
+      // A stuck thread-form run leaves threads that cannot be reclaimed: no further trials.
+      if (threads_abandoned()) break;
+    }
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "{}: internal error: {}\n", lab.name, e.what());
+    return kExitOther;
+  }
+
+  if (o.json)
+    print_json(lab, o, context, stats);
+  else
+    print_human(lab, o, stats);
+
+  const int status = exit_status(stats.representative().verdict);
+  if (threads_abandoned()) {
+    // The thread form ends the program here: abandoned threads are still blocked (or spinning)
+    // inside state that normal exit would destroy under them.
+    std::fflush(nullptr);
+    std::_Exit(status);
+  }
+  return status;
+}
+
+} // namespace hazardlab

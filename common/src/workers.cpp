@@ -1,0 +1,300 @@
+#include "hazardlab/workers.hpp"
+
+#include "hazardlab/barrier.hpp"
+#include "hazardlab/logging.hpp"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <system_error>
+#include <thread>
+
+namespace hazardlab {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr auto kWatchInterval = std::chrono::milliseconds(1);
+constexpr int kChildThrew = 70;    // a process-form worker's body threw
+constexpr int kChildOrphaned = 71; // the parent died before the child could run
+
+std::atomic<bool> g_threads_abandoned{false};
+volatile std::sig_atomic_t g_pending_signal = 0;
+
+std::int64_t now_ns() noexcept {
+  // steady_clock is CLOCK_MONOTONIC: one clock for every process on the machine.
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
+
+// What the workers and the watchdog share: the start barrier and each worker's slot.
+template <class Form>
+struct Board {
+  explicit Board(int workers) : start(workers) {}
+
+  void released() noexcept {
+    std::int64_t unset = 0; // the first worker through the barrier stamps the start
+    released_ns.compare_exchange_strong(unset, now_ns(), std::memory_order_relaxed);
+  }
+  void finished(int worker) {
+    slots[worker].finished_ns.store(now_ns(), std::memory_order_release);
+    typename Form::Lock lock(done_mutex);
+    ++finished_count;
+    all_finished.notify_all();
+  }
+  void failed(int worker, const char* what) noexcept {
+    int none = -1;
+    if (failed_worker.compare_exchange_strong(none, worker)) std::snprintf(failure, sizeof failure, "%s", what);
+  }
+
+  Barrier<Form> start;
+  std::atomic<std::int64_t> released_ns{0};
+  std::array<WorkerSlot, kMaxWorkers> slots;
+  std::atomic<int> failed_worker{-1};
+  char failure[256] = {};
+  // The thread form's watchdog sleeps on this until every worker is done or the deadline comes:
+  // a wait that ThreadSanitizer and Helgrind both understand, unlike polling the slots' atomics.
+  // (The process form's watchdog waits with waitpid instead.)
+  typename Form::Mutex done_mutex;
+  typename Form::ConditionVariable all_finished;
+  int finished_count = 0;
+};
+
+template <class Form>
+void run_body(Board<Form>& board, int id, const WorkerBody& body, std::stop_token stop) {
+  Worker worker(id, board.slots[id], std::move(stop));
+  board.start.arrive_and_wait();
+  board.released();
+  try {
+    body(worker);
+  } catch (const std::exception& e) {
+    board.failed(id, fmt::format("worker {} threw: {}", id, e.what()).c_str());
+    board.finished(id);
+    throw;
+  }
+  board.finished(id);
+}
+
+template <class Form>
+WorkersReport snapshot(const Board<Form>& board, int workers) {
+  WorkersReport report;
+  std::int64_t last_finish = 0;
+  for (int i = 0; i < workers; ++i) {
+    const auto& slot = board.slots[i];
+    const auto finished_ns = slot.finished_ns.load(std::memory_order_acquire);
+    report.progress.push_back(slot.progress.load(std::memory_order_relaxed));
+    report.attempts.push_back(slot.attempts.load(std::memory_order_relaxed));
+    report.finished.push_back(finished_ns != 0);
+    last_finish = std::max(last_finish, finished_ns);
+  }
+  const bool all_finished = std::ranges::all_of(report.finished, [](bool f) { return f; });
+  const auto end = all_finished ? last_finish : now_ns();
+  const auto start = board.released_ns.load(std::memory_order_relaxed);
+  report.elapsed_ms = start == 0 ? 0.0 : static_cast<double>(end - start) / 1e6;
+  return report;
+}
+
+std::string deadline_text(std::chrono::milliseconds timeout, const WorkersReport& report) {
+  const auto done = std::ranges::count(report.finished, true);
+  return fmt::format("the {} ms deadline passed with {} of {} workers unfinished", timeout.count(),
+                     std::ssize(report.finished) - done, report.finished.size());
+}
+
+// ---- thread form ---------------------------------------------------------------------------
+
+WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const WorkerBody& body) {
+  HeapShared<Board<ThreadForm>> board(workers);
+  const auto deadline = Clock::now() + timeout;
+  std::vector<std::jthread> threads;
+  threads.reserve(workers);
+  for (int id = 0; id < workers; ++id) {
+    threads.emplace_back([&board = *board, id, body](std::stop_token stop) {
+      try {
+        run_body(board, id, body, std::move(stop));
+      } catch (...) {
+        // recorded in the board; the watchdog reports the run as crashed
+      }
+    });
+  }
+
+  bool all_finished = false;
+  {
+    std::unique_lock lock(board->done_mutex);
+    all_finished = board->all_finished.wait_until(lock, deadline, [&] { return board->finished_count == workers; });
+  }
+  if (!all_finished) {
+    // A blocked thread cannot be killed or joined. Detach it and keep everything it may touch
+    // alive; the lab reports the run and then ends the program.
+    mark_threads_abandoned();
+    for (auto& thread : threads) {
+      thread.request_stop();
+      thread.detach();
+    }
+  }
+  threads.clear(); // joins the finished threads: their last writes happen-before the snapshot
+
+  WorkersReport report = snapshot(*board, workers);
+  if (board->failed_worker.load() >= 0) {
+    report.ending = WorkersReport::Ending::crashed;
+    report.what = board->failure;
+  } else if (!std::ranges::all_of(report.finished, [](bool f) { return f; })) {
+    report.ending = WorkersReport::Ending::timed_out;
+    report.what = deadline_text(timeout, report);
+  }
+  return report;
+}
+
+// ---- process form --------------------------------------------------------------------------
+
+// While children are alive, SIGINT and SIGTERM only raise a flag: the watch loop then kills and
+// reaps the children before the parent dies of the same signal, so none is left behind.
+class SignalGuard {
+public:
+  SignalGuard() {
+    g_pending_signal = 0;
+    struct sigaction action {};
+    action.sa_handler = [](int signal) { g_pending_signal = signal; };
+    sigemptyset(&action.sa_mask);
+    for (std::size_t i = 0; i < kSignals.size(); ++i)
+      ::sigaction(kSignals[i], &action, &previous_[i]);
+  }
+  SignalGuard(const SignalGuard&) = delete;
+  SignalGuard& operator=(const SignalGuard&) = delete;
+  ~SignalGuard() {
+    for (std::size_t i = 0; i < kSignals.size(); ++i)
+      ::sigaction(kSignals[i], &previous_[i], nullptr);
+  }
+
+private:
+  static constexpr std::array<int, 3> kSignals{SIGINT, SIGTERM, SIGHUP};
+  std::array<struct sigaction, kSignals.size()> previous_{};
+};
+
+[[noreturn]] void child_main(Board<ProcessForm>& board, int id, const WorkerBody& body, pid_t parent) {
+  // If the parent dies, even by SIGKILL, the kernel kills this child too.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(kChildOrphaned); // it died before prctl took effect
+  ::signal(SIGINT, SIG_DFL);
+  ::signal(SIGTERM, SIG_DFL);
+  ::signal(SIGHUP, SIG_DFL);
+  reinit_logging_after_fork();
+  int status = 0;
+  try {
+    run_body(board, id, body, {});
+  } catch (...) {
+    status = kChildThrew;
+  }
+  // _exit, not exit: the atexit handlers and stdio buffers this child inherited are the parent's.
+  ::_exit(status);
+}
+
+std::string describe_child_status(int id, int status, const Board<ProcessForm>& board) {
+  if (WIFSIGNALED(status))
+    return fmt::format("worker {} was killed by signal {} ({})", id, WTERMSIG(status), ::strsignal(WTERMSIG(status)));
+  if (WEXITSTATUS(status) == kChildThrew && board.failed_worker.load() >= 0) return board.failure;
+  return fmt::format("worker {} exited with status {}", id, WEXITSTATUS(status));
+}
+
+class Children {
+public:
+  Children() = default;
+  Children(const Children&) = delete;
+  Children& operator=(const Children&) = delete;
+  ~Children() { kill_and_reap(); } // any exit path, exceptions included
+
+  void add(pid_t pid) { alive_.push_back(pid); }
+  bool empty() const noexcept { return alive_.empty(); }
+
+  // Reaps whoever has exited; returns the first abnormal exit as (worker, status).
+  std::optional<std::pair<int, int>> reap_exited(const std::vector<pid_t>& ids) {
+    std::optional<std::pair<int, int>> abnormal;
+    std::erase_if(alive_, [&](pid_t pid) {
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) != pid) return false;
+      if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !abnormal)
+        abnormal = {static_cast<int>(std::ranges::find(ids, pid) - ids.begin()), status};
+      return true;
+    });
+    return abnormal;
+  }
+
+  void kill_and_reap() noexcept {
+    for (pid_t pid : alive_)
+      ::kill(pid, SIGKILL);
+    for (pid_t pid : alive_) {
+      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      }
+    }
+    alive_.clear();
+  }
+
+private:
+  std::vector<pid_t> alive_;
+};
+
+WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, const WorkerBody& body) {
+  std::fflush(nullptr); // or each child would flush a copy of the parent's buffered output
+  MappedShared<Board<ProcessForm>> board(workers);
+  SignalGuard signals;
+  Children children;
+  std::vector<pid_t> ids;
+  const pid_t parent = ::getpid();
+  const auto deadline = Clock::now() + timeout;
+  for (int id = 0; id < workers; ++id) {
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+    if (pid == 0) child_main(*board, id, body, parent);
+    children.add(pid);
+    ids.push_back(pid);
+  }
+
+  WorkersReport::Ending ending = WorkersReport::Ending::finished;
+  std::string what;
+  while (!children.empty()) {
+    if (auto abnormal = children.reap_exited(ids)) {
+      ending = WorkersReport::Ending::crashed;
+      what = describe_child_status(abnormal->first, abnormal->second, *board);
+      break; // the others may be waiting for the one that died: end them all
+    }
+    if (g_pending_signal != 0) break;
+    if (Clock::now() >= deadline) {
+      ending = WorkersReport::Ending::timed_out;
+      break;
+    }
+    if (!children.empty()) std::this_thread::sleep_for(kWatchInterval);
+  }
+  children.kill_and_reap();
+
+  if (const int signal = g_pending_signal; signal != 0) {
+    spdlog::warn("signal {} received: workers killed and reaped", signal);
+    ::signal(signal, SIG_DFL);
+    ::raise(signal);
+  }
+
+  WorkersReport report = snapshot(*board, workers);
+  report.ending = ending;
+  report.what = ending == WorkersReport::Ending::timed_out ? deadline_text(timeout, report) : what;
+  return report;
+}
+
+} // namespace
+
+bool threads_abandoned() noexcept { return g_threads_abandoned.load(); }
+void mark_threads_abandoned() noexcept { g_threads_abandoned.store(true); }
+
+WorkersReport run_workers(FormKind form, int workers, std::chrono::milliseconds timeout, const WorkerBody& body) {
+  if (workers < 1 || workers > kMaxWorkers)
+    throw std::invalid_argument(fmt::format("workers must be 1 to {}, not {}", kMaxWorkers, workers));
+  spdlog::debug("starting {} {} workers, deadline {} ms", workers, to_string(form), timeout.count());
+  return form == FormKind::thread ? run_threads(workers, timeout, body) : run_processes(workers, timeout, body);
+}
+
+} // namespace hazardlab

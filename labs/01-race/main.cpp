@@ -1,0 +1,15 @@
+// race — lab 01: workers increment one shared counter; the broken variants lose updates.
+#include "variants.hpp"
+
+int main(int argc, char** argv) {
+  race::Params params;
+  hazardlab::LabSpec lab;
+  lab.name = "race";
+  lab.description = "Lab 01, the race condition: workers increment one shared counter";
+  lab.add_options = [&params](CLI::App& app) {
+    app.add_option("--iterations", params.iterations, "increments per worker")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000}));
+  };
+  lab.variants = race::variants(params);
+  return hazardlab::lab_main(lab, argc, argv);
+}

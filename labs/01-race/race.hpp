@@ -1,0 +1,69 @@
+#pragma once
+// Lab 01 — the race condition.
+//
+// Every worker adds 1 to one shared counter, `iterations` times. With W workers the counter must
+// end at W × iterations; every increment missing from it is an update lost to the race.
+//
+// A variant is a class template over the form (thread or process) with three members:
+//   struct State                                  the shared state, placed once per run
+//   static void increment(State&, Schedule)       one increment of the shared counter
+//   static std::uint64_t count(const State&)      the counter's value after the run
+// and, optionally, `static constexpr const char* why_it_fails`: a line added to a failed run.
+#include "hazardlab/cli.hpp"
+#include "hazardlab/workers.hpp"
+
+#include <fmt/format.h>
+
+#include <cstdint>
+
+namespace race {
+
+struct Params {
+  std::uint64_t iterations = 100'000; // increments per worker
+};
+
+// The invariant: no update lost.
+inline hazardlab::RunResult judge(std::uint64_t expected, std::uint64_t observed,
+                                  const hazardlab::WorkersReport& report) {
+  using hazardlab::grouped;
+  hazardlab::RunResult result;
+  if (auto unfinished = hazardlab::unfinished_run(report)) result = std::move(*unfinished);
+  result.elapsed_ms = report.elapsed_ms;
+  result.metrics["expected"] = expected;
+  result.metrics["observed"] = observed;
+  if (result.verdict != hazardlab::Verdict::correct) return result; // stuck or crashed: no count to judge
+
+  const std::uint64_t lost = expected > observed ? expected - observed : 0;
+  const double lost_percent = 100.0 * static_cast<double>(lost) / static_cast<double>(expected);
+  result.metrics["lost"] = lost;
+  result.metrics["lost_percent"] = lost_percent;
+  if (observed == expected) {
+    result.summary = fmt::format("all {} updates counted", grouped(expected));
+  } else {
+    result.verdict = hazardlab::Verdict::hazard;
+    result.kind = "lost-updates";
+    result.summary = fmt::format("lost {} of {} updates ({:.1f}%)", grouped(lost), grouped(expected), lost_percent);
+  }
+  return result;
+}
+
+template <class Form, class Variant>
+hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& context) {
+  auto state = hazardlab::place<Form, typename Variant::State>();
+  const auto report = hazardlab::run_workers<Form>(
+      context.workers, context.timeout,
+      [state = state.get(), iterations = params.iterations, schedule = context.schedule](hazardlab::Worker& worker) {
+        for (std::uint64_t i = 0; i < iterations; ++i) {
+          Variant::increment(*state, schedule);
+          worker.progressed();
+        }
+      });
+  const std::uint64_t expected = static_cast<std::uint64_t>(context.workers) * params.iterations;
+  auto result = judge(expected, Variant::count(*state), report);
+  if constexpr (requires { Variant::why_it_fails; }) {
+    if (result.verdict != hazardlab::Verdict::correct) result.details.emplace_back(Variant::why_it_fails);
+  }
+  return result;
+}
+
+} // namespace race

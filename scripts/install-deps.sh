@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages hazardlab builds with, and only those that are missing.
+# Does nothing (and needs no network or root) when everything is already there.
+set -euo pipefail
+
+packages=(
+  build-essential cmake g++          # the toolchain (C++20, CMake >= 3.25)
+  libgtest-dev libgmock-dev          # GoogleTest
+  libboost-dev                       # Boost.Interprocess (header-only)
+  libspdlog-dev libfmt-dev           # logging and formatting
+  libcli11-dev nlohmann-json3-dev    # options and JSON
+  valgrind                           # Helgrind (make helgrind)
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+sudo_cmd=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || { echo "install-deps: need root or sudo to install ${missing[*]}" >&2; exit 1; }
+  sudo_cmd=(sudo)
+fi
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,52 @@
+#pragma once
+// Lab 01 reference fixes.
+#include "hazardlab/schedule.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+
+namespace race {
+
+// Mutual exclusion with the form's mutex: std::mutex between threads, a process-shared
+// interprocess_mutex between processes. The window is still there, but no other worker can be
+// inside it.
+template <class Form>
+struct FixedMutex {
+  struct State {
+    std::uint64_t counter = 0;
+    typename Form::Mutex mutex;
+  };
+
+  static void increment(State& state, hazardlab::Schedule schedule) {
+    std::scoped_lock lock(state.mutex);
+    const std::uint64_t seen = state.counter;
+    hazardlab::hazard_point(schedule);
+    state.counter = seen + 1;
+  }
+
+  static std::uint64_t count(const State& state) { return state.counter; }
+};
+
+// One indivisible read-modify-write. A lock-free atomic works on the memory itself, not on
+// anything private to a process, so it is valid in a shared mapping too. Relaxed order is
+// enough: nothing else is published through the counter, and the final read comes after the
+// workers are joined or reaped.
+template <class Form>
+struct FixedAtomic {
+  static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
+                "only a lock-free atomic is address-free, and so valid across processes");
+
+  struct State {
+    std::atomic<std::uint64_t> counter{0};
+  };
+
+  static void increment(State& state, hazardlab::Schedule schedule) {
+    hazardlab::hazard_point(schedule); // no window left to widen: read, add and write are one
+    state.counter.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  static std::uint64_t count(const State& state) { return state.counter.load(std::memory_order_relaxed); }
+};
+
+} // namespace race

@@ -1,0 +1,128 @@
+// Lab 01 command-line tests: bad input gets exit 2 and one clear line naming the option; each
+// outcome has its exit status; --json prints exactly one object; nothing is left behind.
+#include "lab_run.hpp"
+#include "leftovers.hpp"
+
+#include "hazardlab/outcome.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <tuple>
+
+namespace {
+
+using hazardlab::testing::bin_path;
+using hazardlab::testing::run;
+
+std::vector<std::string> race_args(std::vector<std::string> args) {
+  args.insert(args.begin(), bin_path("race"));
+  return args;
+}
+
+// (arguments, text the one error line must contain)
+using BadInput = std::tuple<std::vector<std::string>, std::string>;
+
+class RaceBadInput : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(RaceBadInput, ExitsTwoWithOneLineNamingTheOption) {
+  const auto& [args, expected] = GetParam();
+  const auto shm_before = hazardlab::testing::shm_objects();
+  const auto done = run(race_args(args));
+  EXPECT_EQ(done.exit_status, hazardlab::kExitUsage) << done.err;
+  EXPECT_EQ(std::ranges::count(done.err, '\n'), 1) << done.err;
+  EXPECT_NE(done.err.find(expected), std::string::npos) << done.err;
+  EXPECT_TRUE(done.out.empty()) << done.out;
+  EXPECT_EQ(hazardlab::testing::shm_objects(), shm_before);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Race, RaceBadInput,
+    ::testing::Values(BadInput{{"--workers", "0"}, "--workers: Value 0 not in range 1 to 64"},
+                      BadInput{{"--workers", "-3"}, "--workers: Value -3 not in range 1 to 64"},
+                      BadInput{{"--workers", "65"}, "--workers: Value 65 not in range 1 to 64"},
+                      BadInput{{"--workers", "four"}, "--workers"},
+                      BadInput{{"--form", "fiber"}, "--form: fiber not in {thread,process}"},
+                      BadInput{{"--variant", "nope"}, "--variant: nope not in {broken,"},
+                      BadInput{{"--form", "thread", "--variant", "broken-private-mutex"},
+                               "--variant broken-private-mutex applies only to --form process"},
+                      BadInput{{"--schedule", "sometimes"}, "--schedule: sometimes not in {natural,forced}"},
+                      BadInput{{"--iterations", "0"}, "--iterations: Value 0 not in range 1 to 1000000000"},
+                      BadInput{{"--iterations", "many"}, "--iterations"},
+                      BadInput{{"--trials", "0"}, "--trials: Value 0 not in range 1 to 100000"},
+                      BadInput{{"--timeout", "-5"}, "--timeout: Value -5 not in range 1 to 3600000"},
+                      BadInput{{"--seed", "-1"}, "--seed: Value -1 not in range 0 to"},
+                      BadInput{{"--log-level", "loud"}, "--log-level"}, BadInput{{"--bogus"}, "--bogus"}));
+
+TEST(RaceCli, HelpExitsZero) {
+  const auto done = run(race_args({"--help"}));
+  EXPECT_EQ(done.exit_status, 0);
+  EXPECT_NE(done.out.find("--form"), std::string::npos);
+  EXPECT_NE(done.out.find("--iterations"), std::string::npos);
+}
+
+TEST(RaceCli, ListNamesEveryVariantAndItsForms) {
+  const auto done = run(race_args({"--list", "--json"}));
+  ASSERT_EQ(done.exit_status, 0) << done.err;
+  const auto list = nlohmann::json::parse(done.out);
+  std::map<std::string, std::vector<std::string>> forms;
+  for (const auto& v : list)
+    forms[v["variant"]] = v["forms"].get<std::vector<std::string>>();
+  EXPECT_EQ(forms["broken"], (std::vector<std::string>{"thread", "process"}));
+  EXPECT_EQ(forms["broken-private-mutex"], (std::vector<std::string>{"process"}));
+  EXPECT_EQ(forms["exercise"], (std::vector<std::string>{"thread", "process"}));
+#ifdef HAZARDLAB_WITH_SOLUTIONS
+  EXPECT_EQ(forms["fixed-mutex"], (std::vector<std::string>{"thread", "process"}));
+  EXPECT_EQ(forms["fixed-atomic"], (std::vector<std::string>{"thread", "process"}));
+#else
+  EXPECT_EQ(forms.count("fixed-mutex"), 0u);
+#endif
+}
+
+class RaceCliForm : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RaceCliForm, JsonIsOneObjectWithTheDocumentedFields) {
+  const auto lab = hazardlab::testing::run_lab_json(
+      "race", {"--form", GetParam(), "--schedule", "forced", "--iterations", "500", "--trials", "3"});
+  ASSERT_EQ(lab.process.exit_status, hazardlab::kExitHazard) << lab.process.err;
+  ASSERT_TRUE(lab.report.is_object()) << lab.process.out;
+  for (const char* key : {"lab", "form", "variant", "schedule", "workers", "outcome", "metrics", "elapsed_ms",
+                          "histogram", "distribution", "summary"})
+    EXPECT_TRUE(lab.report.contains(key)) << key;
+  EXPECT_EQ(lab.report["lab"], "race");
+  EXPECT_EQ(lab.report["form"], GetParam());
+  EXPECT_EQ(lab.report["schedule"], "forced");
+  EXPECT_EQ(lab.report["histogram"]["hazard:lost-updates"], 3);
+  EXPECT_TRUE(lab.report["distribution"].contains("lost"));
+}
+
+TEST_P(RaceCliForm, StuckRunExitsFourWithinTheDeadlineAndLeavesNothing) {
+  // A billion increments per worker cannot finish in 200 ms: the watchdog must end the run,
+  // kill (process form) or abandon (thread form) the workers, report stuck and exit 4.
+  const auto shm_before = hazardlab::testing::shm_objects();
+  const auto lab = hazardlab::testing::run_lab_json(
+      "race", {"--form", GetParam(), "--variant", "fixed-atomic", "--iterations", "1000000000", "--timeout", "200"});
+#ifndef HAZARDLAB_WITH_SOLUTIONS
+  GTEST_SKIP() << "needs solutions/01-race";
+#endif
+  EXPECT_EQ(lab.process.exit_status, hazardlab::kExitStuck) << lab.process.err;
+  EXPECT_LT(lab.process.wall_ms, 200 + 5'000);
+  EXPECT_EQ(lab.report["outcome"], "stuck:timeout");
+  EXPECT_EQ(lab.report["metrics"]["workers"].size(), 4u);
+  EXPECT_TRUE(hazardlab::testing::children_of(::getpid()).empty());
+  EXPECT_EQ(hazardlab::testing::shm_objects(), shm_before);
+}
+
+TEST_P(RaceCliForm, ExitStatusSaysWhatHappened) {
+  EXPECT_EQ(run(race_args({"--form", GetParam(), "--schedule", "forced", "--iterations", "500"})).exit_status,
+            hazardlab::kExitHazard);
+#ifdef HAZARDLAB_WITH_SOLUTIONS
+  EXPECT_EQ(run(race_args({"--form", GetParam(), "--variant", "fixed-mutex", "--iterations", "500"})).exit_status,
+            hazardlab::kExitCorrect);
+#endif
+}
+
+INSTANTIATE_TEST_SUITE_P(Race, RaceCliForm, ::testing::Values("thread", "process"),
+                         [](const auto& info) { return info.param == "thread" ? "ThreadForm" : "ProcessForm"; });
+
+} // namespace

@@ -1,0 +1,31 @@
+#pragma once
+// Typed tests over the two forms, named Suite/ThreadForm.Case and Suite/ProcessForm.Case: CTest
+// gives them their form: label from those names (tests/CMakeLists.txt).
+//
+//   template <class Form> class MySuite : public ::testing::Test {};
+//   TYPED_TEST_SUITE(MySuite, hazardlab::testing::BothForms, hazardlab::testing::FormName);
+#include "hazardlab/forms.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <type_traits>
+
+namespace hazardlab::testing {
+
+using BothForms = ::testing::Types<ThreadForm, ProcessForm>;
+
+struct FormName {
+  template <class Form>
+  static std::string GetName(int) {
+    return std::is_same_v<Form, ThreadForm> ? "ThreadForm" : "ProcessForm";
+  }
+};
+
+// "thread" or "process", as the command line spells the form.
+template <class Form>
+std::string form_option() {
+  return std::string(to_string(Form::kind));
+}
+
+} // namespace hazardlab::testing
