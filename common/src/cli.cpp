@@ -83,8 +83,9 @@ std::string metric_text(const Json& value) {
   if (value.is_number_unsigned()) return grouped(value.get<std::uint64_t>());
   if (value.is_number_float()) {
     const double v = value.get<double>();
-    if (v >= 0 && v == static_cast<double>(static_cast<std::uint64_t>(v)))
-      return grouped(static_cast<std::uint64_t>(v));
+    // Large or whole values read best grouped; small fractions (a percentage) keep two places.
+    if (v >= 1000 || (v >= 0 && v == static_cast<double>(static_cast<std::uint64_t>(v))))
+      return grouped(static_cast<std::uint64_t>(v + 0.5));
     return fmt::format("{:.2f}", v);
   }
   return value.dump();
