@@ -10,13 +10,17 @@ LAB ?=
 ARGS ?=
 JOBS ?= $(shell nproc)
 
-.PHONY: deps run test tsan helgrind asan clean format build-default build-tsan build-asan build-debug
+PRESETS := default tsan asan debug
+BUILDS := $(addprefix build-,$(PRESETS))
+
+.PHONY: deps run test tsan helgrind asan clean format $(BUILDS)
 
 deps:
 	@bash scripts/install-deps.sh
 
-# Configure (cheap when nothing changed) and build one preset.
-build-%: deps
+# Configure (cheap when nothing changed) and build one preset. A static pattern rule, because make
+# never applies an ordinary pattern rule to a .PHONY target.
+$(BUILDS): build-%: deps
 	@cmake --preset $* >/dev/null
 	@cmake --build --preset $* -j $(JOBS)
 
@@ -28,8 +32,8 @@ else
 endif
 
 test: build-default build-tsan
-	ctest --preset default -j $(JOBS) --timeout 300
-	ctest --preset tsan -j $(JOBS) --timeout 300
+	ctest --preset default -j $(JOBS) --timeout 300 --no-tests=error
+	ctest --preset tsan -j $(JOBS) --timeout 300 --no-tests=error
 
 tsan: build-tsan
 	@test -n "$(LAB)" || { echo "make tsan: say which lab, e.g. make tsan LAB=race ARGS='--variant broken'" >&2; exit 2; }
