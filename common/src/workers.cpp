@@ -6,6 +6,12 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#if __has_include(<valgrind/helgrind.h>)
+#include <valgrind/helgrind.h>
+#else
+#define VALGRIND_HG_DISABLE_CHECKING(start, length) ((void)(start), (void)(length))
+#endif
+
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -38,7 +44,10 @@ std::int64_t now_ns() noexcept {
 // What the workers and the watchdog share: the start barrier and each worker's slot.
 template <class Form>
 struct Board {
-  explicit Board(int workers) : start(workers) {}
+  explicit Board(int workers) : start(workers), workers(workers) {
+    // Helgrind does not model atomics and would report the meeting's counter as a race.
+    VALGRIND_HG_DISABLE_CHECKING(&met, sizeof met);
+  }
 
   void released() noexcept {
     std::int64_t unset = 0; // the first worker through the barrier stamps the start
@@ -55,8 +64,23 @@ struct Board {
     if (failed_worker.compare_exchange_strong(none, worker)) std::snprintf(failure, sizeof failure, "%s", what);
   }
 
+  // The forced schedule's one meeting (Worker::hazard_point): wait until every worker has
+  // arrived, but no longer than the patience after the start. Relaxed atomics and a yield loop
+  // on purpose: the meeting lines the workers up without ordering anything, because an
+  // acquire/release (or a mutex) here would be a happens-before edge between the racing accesses
+  // and hide the race from ThreadSanitizer.
+  void meet_all() {
+    const auto deadline = Clock::time_point(std::chrono::nanoseconds(released_ns.load(std::memory_order_relaxed))) +
+                          kForcedMeetingPatience;
+    met.fetch_add(1, std::memory_order_relaxed);
+    while (met.load(std::memory_order_relaxed) < workers && Clock::now() < deadline)
+      std::this_thread::yield();
+  }
+
   Barrier<Form> start;
+  int workers;
   std::atomic<std::int64_t> released_ns{0};
+  std::atomic<int> met{0};
   std::array<WorkerSlot, kMaxWorkers> slots;
   std::atomic<int> failed_worker{-1};
   char failure[256] = {};
@@ -69,8 +93,8 @@ struct Board {
 };
 
 template <class Form>
-void run_body(Board<Form>& board, int id, const WorkerBody& body, std::stop_token stop) {
-  Worker worker(id, board.slots[id], std::move(stop));
+void run_body(Board<Form>& board, int id, const WorkerBody& body, Schedule schedule, std::stop_token stop) {
+  Worker worker(id, board.slots[id], std::move(stop), schedule, [&board] { board.meet_all(); });
   board.start.arrive_and_wait();
   board.released();
   try {
@@ -110,15 +134,15 @@ std::string deadline_text(std::chrono::milliseconds timeout, const WorkersReport
 
 // ---- thread form ---------------------------------------------------------------------------
 
-WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const WorkerBody& body) {
+WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const WorkerBody& body, Schedule schedule) {
   HeapShared<Board<ThreadForm>> board(workers);
   const auto deadline = Clock::now() + timeout;
   std::vector<std::jthread> threads;
   threads.reserve(workers);
   for (int id = 0; id < workers; ++id) {
-    threads.emplace_back([&board = *board, id, body](std::stop_token stop) {
+    threads.emplace_back([&board = *board, id, body, schedule](std::stop_token stop) {
       try {
-        run_body(board, id, body, std::move(stop));
+        run_body(board, id, body, schedule, std::move(stop));
       } catch (...) {
         // recorded in the board; the watchdog reports the run as crashed
       }
@@ -178,7 +202,8 @@ private:
   std::array<struct sigaction, kSignals.size()> previous_{};
 };
 
-[[noreturn]] void child_main(Board<ProcessForm>& board, int id, const WorkerBody& body, pid_t parent) {
+[[noreturn]] void child_main(Board<ProcessForm>& board, int id, const WorkerBody& body, Schedule schedule,
+                             pid_t parent) {
   // If the parent dies, even by SIGKILL, the kernel kills this child too.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(kChildOrphaned); // it died before prctl took effect
@@ -188,7 +213,7 @@ private:
   reinit_logging_after_fork();
   int status = 0;
   try {
-    run_body(board, id, body, {});
+    run_body(board, id, body, schedule, {});
   } catch (...) {
     status = kChildThrew;
   }
@@ -240,7 +265,7 @@ private:
   std::vector<pid_t> alive_;
 };
 
-WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, const WorkerBody& body) {
+WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, const WorkerBody& body, Schedule schedule) {
   std::fflush(nullptr); // or each child would flush a copy of the parent's buffered output
   MappedShared<Board<ProcessForm>> board(workers);
   SignalGuard signals;
@@ -251,7 +276,7 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
   for (int id = 0; id < workers; ++id) {
     const pid_t pid = ::fork();
     if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-    if (pid == 0) child_main(*board, id, body, parent);
+    if (pid == 0) child_main(*board, id, body, schedule, parent);
     children.add(pid);
     ids.push_back(pid);
   }
@@ -290,11 +315,13 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
 bool threads_abandoned() noexcept { return g_threads_abandoned.load(); }
 void mark_threads_abandoned() noexcept { g_threads_abandoned.store(true); }
 
-WorkersReport run_workers(FormKind form, int workers, std::chrono::milliseconds timeout, const WorkerBody& body) {
+WorkersReport run_workers(FormKind form, int workers, std::chrono::milliseconds timeout, const WorkerBody& body,
+                          Schedule schedule) {
   if (workers < 1 || workers > kMaxWorkers)
     throw std::invalid_argument(fmt::format("workers must be 1 to {}, not {}", kMaxWorkers, workers));
   spdlog::debug("starting {} {} workers, deadline {} ms", workers, to_string(form), timeout.count());
-  return form == FormKind::thread ? run_threads(workers, timeout, body) : run_processes(workers, timeout, body);
+  return form == FormKind::thread ? run_threads(workers, timeout, body, schedule)
+                                  : run_processes(workers, timeout, body, schedule);
 }
 
 } // namespace hazardlab

@@ -1,6 +1,6 @@
 #pragma once
 // The broken variants of lab 01. Their races are intended: this is what the lab shows.
-#include "hazardlab/schedule.hpp"
+#include "hazardlab/workers.hpp"
 
 #include <cstdint>
 #include <mutex>
@@ -14,7 +14,7 @@ struct Broken {
     std::uint64_t counter = 0;
   };
 
-  static void increment(State& state, hazardlab::Schedule schedule) {
+  static void increment(State& state, hazardlab::Worker& worker) {
     // Through a volatile reference the compiler must emit exactly one load and one store per
     // increment, at every optimization level (a plain counter++ in a loop is folded into a single
     // add of `iterations`, which would show the optimizer, not the race). volatile is not
@@ -22,7 +22,7 @@ struct Broken {
     // data race, which is the point.
     volatile std::uint64_t& counter = state.counter;
     const std::uint64_t seen = counter; // 1. read
-    hazardlab::hazard_point(schedule);  // 2. the window: another worker may read the same value
+    worker.hazard_point();              // 2. the window: another worker may read the same value
     counter = seen + 1;                 // 3. write, overwriting whatever was written meanwhile
   }
 
@@ -44,10 +44,10 @@ struct BrokenPrivateMutex {
     std::mutex mutex; // wrong kind of mutex for processes
   };
 
-  static void increment(State& state, hazardlab::Schedule schedule) {
+  static void increment(State& state, hazardlab::Worker& worker) {
     std::scoped_lock lock(state.mutex);
     const std::uint64_t seen = state.counter;
-    hazardlab::hazard_point(schedule);
+    worker.hazard_point();
     state.counter = seen + 1;
   }
 

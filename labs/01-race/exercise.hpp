@@ -9,7 +9,7 @@
 //
 // Form is ThreadForm or ProcessForm (common/include/hazardlab/forms.hpp): Form::Mutex is a mutex
 // that works in that form. Keep the hazard point where it is: a correct fix survives it.
-#include "hazardlab/schedule.hpp"
+#include "hazardlab/workers.hpp"
 
 #include <cstdint>
 
@@ -22,11 +22,11 @@ struct Exercise {
     // TODO(1): what else must every worker share so that only one of them increments at a time?
   };
 
-  static void increment(State& state, hazardlab::Schedule schedule) {
+  static void increment(State& state, hazardlab::Worker& worker) {
     // TODO(2): the three steps below must happen as one, with no other worker in between.
     volatile std::uint64_t& counter = state.counter;
     const std::uint64_t seen = counter; // read
-    hazardlab::hazard_point(schedule);  // the window where another worker gets in
+    worker.hazard_point();              // the window where another worker gets in
     counter = seen + 1;                 // write
   }
 

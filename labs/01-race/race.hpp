@@ -6,7 +6,7 @@
 //
 // A variant is a class template over the form (thread or process) with three members:
 //   struct State                                  the shared state, placed once per run
-//   static void increment(State&, Schedule)       one increment of the shared counter
+//   static void increment(State&, Worker&)        one increment of the shared counter
 //   static std::uint64_t count(const State&)      the counter's value after the run
 // and, optionally, `static constexpr const char* why_it_fails`: a line added to a failed run.
 #include "hazardlab/cli.hpp"
@@ -52,12 +52,13 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
   auto state = hazardlab::place<Form, typename Variant::State>();
   const auto report = hazardlab::run_workers<Form>(
       context.workers, context.timeout,
-      [state = state.get(), iterations = params.iterations, schedule = context.schedule](hazardlab::Worker& worker) {
+      [state = state.get(), iterations = params.iterations](hazardlab::Worker& worker) {
         for (std::uint64_t i = 0; i < iterations; ++i) {
-          Variant::increment(*state, schedule);
+          Variant::increment(*state, worker);
           worker.progressed();
         }
-      });
+      },
+      context.schedule);
   const std::uint64_t expected = static_cast<std::uint64_t>(context.workers) * params.iterations;
   auto result = judge(expected, Variant::count(*state), report);
   if constexpr (requires { Variant::why_it_fails; }) {

@@ -1,6 +1,6 @@
 #pragma once
 // Lab 01 reference fixes.
-#include "hazardlab/schedule.hpp"
+#include "hazardlab/workers.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -18,10 +18,10 @@ struct FixedMutex {
     typename Form::Mutex mutex;
   };
 
-  static void increment(State& state, hazardlab::Schedule schedule) {
+  static void increment(State& state, hazardlab::Worker& worker) {
     std::scoped_lock lock(state.mutex);
     const std::uint64_t seen = state.counter;
-    hazardlab::hazard_point(schedule);
+    worker.hazard_point();
     state.counter = seen + 1;
   }
 
@@ -41,8 +41,8 @@ struct FixedAtomic {
     std::atomic<std::uint64_t> counter{0};
   };
 
-  static void increment(State& state, hazardlab::Schedule schedule) {
-    hazardlab::hazard_point(schedule); // no window left to widen: read, add and write are one
+  static void increment(State& state, hazardlab::Worker& worker) {
+    worker.hazard_point(); // no window left to widen: read, add and write are one
     state.counter.fetch_add(1, std::memory_order_relaxed);
   }
 

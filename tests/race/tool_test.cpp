@@ -31,6 +31,15 @@ TEST_P(RaceTsanThreadForm, BrokenIsReportedAsADataRaceOnTheCounter) {
   EXPECT_NE(err.find("labs/01-race/broken.hpp"), std::string::npos) << err;
 }
 
+TEST(RaceTsanThreadForm, ForcedScheduleOrdersNothingEvenOnTheFirstPass) {
+  // One increment per worker: the only pass is the one where the forced schedule lines the
+  // workers up. The race is still reported, so lining up added no happens-before edge.
+  const auto run = run_lab_json(
+      "race", {"--variant", "broken", "--schedule", "forced", "--workers", "2", "--iterations", "1"}, {}, kTsanEnv);
+  EXPECT_EQ(run.report["metrics"]["lost"], 1) << run.process.out;
+  EXPECT_NE(run.process.err.find(kRaceReport), std::string::npos) << run.process.err;
+}
+
 TEST_P(RaceTsanThreadForm, FixesAreClean) {
 #ifndef HAZARDLAB_WITH_SOLUTIONS
   GTEST_SKIP() << "needs solutions/01-race";

@@ -11,6 +11,7 @@
 // The body must capture by value or point into placed shared state: in the thread form a stuck
 // worker is abandoned, not joined, and may still run after run_workers() has returned.
 #include "hazardlab/forms.hpp"
+#include "hazardlab/schedule.hpp"
 
 #include <array>
 #include <atomic>
@@ -19,6 +20,7 @@
 #include <functional>
 #include <stop_token>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace hazardlab {
@@ -33,12 +35,37 @@ struct alignas(64) WorkerSlot {
   std::atomic<std::int64_t> finished_ns{0}; // steady clock when the body returned; 0 while running
 };
 
+// How long, at most, a forced run's first hazard point waits for the other workers to arrive. A
+// correct fix can keep its hazard point inside a critical section, where the others cannot
+// arrive: it then pays this wait once per run and goes on.
+inline constexpr std::chrono::milliseconds kForcedMeetingPatience{250};
+
 // What a worker's code sees of the run.
 class Worker {
 public:
-  Worker(int id, WorkerSlot& slot, std::stop_token stop) noexcept : id_(id), slot_(&slot), stop_(std::move(stop)) {}
+  Worker(int id, WorkerSlot& slot, std::stop_token stop, Schedule schedule, std::function<void()> meet_all) noexcept
+      : id_(id), slot_(&slot), stop_(std::move(stop)), schedule_(schedule), meet_all_(std::move(meet_all)) {}
 
   int id() const noexcept { return id_; }
+
+  // A hazard point marks where broken code is exposed: between a read and its write, between
+  // taking one lock and the next. Under the natural schedule it does nothing. Under the forced
+  // schedule:
+  //  - the first time, it waits until every worker has reached its own first hazard point (at
+  //    most kForcedMeetingPatience), so all of them are inside the window together and the bad
+  //    interleaving happens on every run, on any number of cores;
+  //  - every later time, it yields, giving the CPU to another worker inside the window.
+  // Neither orders anything (the meeting is a relaxed atomic count), so the racing accesses stay
+  // unordered and ThreadSanitizer and Helgrind still see the race.
+  void hazard_point() {
+    if (schedule_ != Schedule::forced) return;
+    if (!met_) {
+      met_ = true;
+      meet_all_();
+      return;
+    }
+    std::this_thread::yield();
+  }
   // Only this worker writes its slot, so a relaxed load+store is enough: no lock-prefixed
   // instruction, no fence, nothing that would order the lab's own (racy) accesses.
   void progressed(std::uint64_t units = 1) noexcept { bump(slot_->progress, units); }
@@ -54,6 +81,9 @@ private:
   int id_;
   WorkerSlot* slot_;
   std::stop_token stop_;
+  Schedule schedule_;
+  std::function<void()> meet_all_;
+  bool met_ = false;
 };
 
 using WorkerBody = std::function<void(Worker&)>;
@@ -72,11 +102,13 @@ struct WorkersReport {
   double elapsed_ms = 0;               // from the start barrier's release to the end
 };
 
-WorkersReport run_workers(FormKind form, int workers, std::chrono::milliseconds timeout, const WorkerBody& body);
+WorkersReport run_workers(FormKind form, int workers, std::chrono::milliseconds timeout, const WorkerBody& body,
+                          Schedule schedule = Schedule::natural);
 
 template <class Form>
-WorkersReport run_workers(int workers, std::chrono::milliseconds timeout, const WorkerBody& body) {
-  return run_workers(Form::kind, workers, timeout, body);
+WorkersReport run_workers(int workers, std::chrono::milliseconds timeout, const WorkerBody& body,
+                          Schedule schedule = Schedule::natural) {
+  return run_workers(Form::kind, workers, timeout, body, schedule);
 }
 
 } // namespace hazardlab
