@@ -8,6 +8,7 @@
 #   make clean
 LAB ?=
 ARGS ?=
+MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 
 PRESETS := default tsan asan debug
