@@ -43,10 +43,7 @@ struct Held {
 };
 
 template <class Form>
-class BarrierTest : public ::testing::Test {
-protected:
-  void TearDown() override { EXPECT_TRUE(hazardlab::testing::children_of(::getpid()).empty()); }
-};
+class BarrierTest : public hazardlab::testing::LeavesNothingBehind {};
 TYPED_TEST_SUITE(BarrierTest, hazardlab::testing::BothForms, hazardlab::testing::FormName);
 
 TYPED_TEST(BarrierTest, NoWorkerPassesARoundBeforeAllArrived) {

@@ -81,11 +81,11 @@ private:
   int saved_ = -1;
 };
 
-class LoggingFixture : public ::testing::Test {
+class LoggingFixture : public hazardlab::testing::LeavesNothingBehind {
 protected:
   void TearDown() override {
     hazardlab::init_logging(hazardlab::FormKind::thread, spdlog::level::warn); // the labs' default
-    EXPECT_TRUE(hazardlab::testing::children_of(::getpid()).empty());
+    LeavesNothingBehind::TearDown();
   }
 };
 

@@ -2,6 +2,7 @@
 // once; the meeting waits for a worker that cannot come only as long as its patience, and once;
 // later passes and the natural schedule never wait.
 #include "form_names.hpp"
+#include "leftovers.hpp"
 
 #include "hazardlab/forms.hpp"
 #include "hazardlab/workers.hpp"
@@ -27,7 +28,7 @@ struct Window {
 };
 
 template <class Form>
-class ScheduleTest : public ::testing::Test {};
+class ScheduleTest : public hazardlab::testing::LeavesNothingBehind {};
 TYPED_TEST_SUITE(ScheduleTest, hazardlab::testing::BothForms, hazardlab::testing::FormName);
 
 // Each worker enters the window, passes the hazard point, and on its first pass notes how many
@@ -63,52 +64,54 @@ TYPED_TEST(ScheduleTest, ForcedFirstPassHasEveryWorkerInsideTheWindow) {
   }
 }
 
-TYPED_TEST(ScheduleTest, NaturalNeverWaits) {
-  // One worker reaches its hazard point only after another has gone through all of its own:
-  // the natural schedule must not make the first wait for the second.
-  struct Gate {
-    std::atomic<bool> first_done{false};
-  };
-  auto gate = hazardlab::place<TypeParam, Gate>();
-  const auto started = std::chrono::steady_clock::now();
-  const auto report = hazardlab::run_workers<TypeParam>(
+// Two workers; worker 1 cannot reach its hazard point until worker 0 has passed its own (it waits
+// for worker 0's flag, as it would for worker 0's lock in a correct fix).
+struct LateArrival {
+  std::atomic<bool> first_done{false};
+  std::atomic<std::int64_t> call_ns{0}; // how long worker 0's first hazard point took
+  std::atomic<std::int64_t> left_ns{0}; // when worker 0 left it (steady clock)
+};
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+template <class Form>
+WorkersReport with_a_late_arrival(LateArrival& late, Schedule schedule) {
+  return hazardlab::run_workers<Form>(
       2, 30s,
-      [g = gate.get()](Worker& worker) {
+      [l = &late](Worker& worker) {
         if (worker.id() == 1)
-          while (!g->first_done.load())
+          while (!l->first_done.load())
             std::this_thread::yield();
+        const auto entered = steady_ns();
         worker.hazard_point();
-        if (worker.id() == 0) g->first_done.store(true);
+        if (worker.id() == 0) {
+          l->left_ns.store(steady_ns());
+          l->call_ns.store(steady_ns() - entered);
+        }
+        worker.hazard_point(); // a later pass never waits for anyone
+        if (worker.id() == 0) l->first_done.store(true);
       },
-      Schedule::natural);
+      schedule);
+}
+
+TYPED_TEST(ScheduleTest, NaturalNeverWaits) {
+  auto late = hazardlab::place<TypeParam, LateArrival>();
+  const auto report = with_a_late_arrival<TypeParam>(*late, Schedule::natural);
   ASSERT_EQ(report.ending, WorkersReport::Ending::finished) << report.what;
-  EXPECT_LT(std::chrono::steady_clock::now() - started, hazardlab::kForcedMeetingPatience);
+  EXPECT_LT(std::chrono::nanoseconds(late->call_ns.load()), hazardlab::kForcedMeetingPatience);
 }
 
 TYPED_TEST(ScheduleTest, ForcedMeetingGivesUpOnAWorkerThatCannotCome) {
-  // The situation of a correct fix: worker 0 reaches its hazard point while the others cannot
-  // until it has gone on (here: they wait for its flag, as they would for its lock). The run must
-  // still finish, after about the patience, and the meeting is not held again.
-  struct Gate {
-    std::atomic<bool> first_done{false};
-  };
-  auto gate = hazardlab::place<TypeParam, Gate>();
-  const auto started = std::chrono::steady_clock::now();
-  const auto report = hazardlab::run_workers<TypeParam>(
-      2, 30s,
-      [g = gate.get()](Worker& worker) {
-        if (worker.id() == 1)
-          while (!g->first_done.load())
-            std::this_thread::yield();
-        worker.hazard_point();
-        worker.hazard_point();
-        if (worker.id() == 0) g->first_done.store(true);
-      },
-      Schedule::forced);
-  const auto took = std::chrono::steady_clock::now() - started;
+  // The situation of a correct fix: the run still finishes, worker 0 having waited for the
+  // patience (counted from the start, which comes after `before`), and not for ever.
+  auto late = hazardlab::place<TypeParam, LateArrival>();
+  const auto before = steady_ns();
+  const auto report = with_a_late_arrival<TypeParam>(*late, Schedule::forced);
   ASSERT_EQ(report.ending, WorkersReport::Ending::finished) << report.what;
-  EXPECT_GE(took, hazardlab::kForcedMeetingPatience - 10ms);
-  EXPECT_LT(took, 10 * hazardlab::kForcedMeetingPatience + 5s); // generous: a loaded machine
+  EXPECT_GE(std::chrono::nanoseconds(late->left_ns.load() - before), hazardlab::kForcedMeetingPatience);
 }
 
 } // namespace

@@ -51,10 +51,7 @@ struct Waiters {
 };
 
 template <class Form>
-class SemaphoreTest : public ::testing::Test {
-protected:
-  void TearDown() override { EXPECT_TRUE(hazardlab::testing::children_of(::getpid()).empty()); }
-};
+class SemaphoreTest : public hazardlab::testing::LeavesNothingBehind {};
 TYPED_TEST_SUITE(SemaphoreTest, hazardlab::testing::BothForms, hazardlab::testing::FormName);
 
 TYPED_TEST(SemaphoreTest, CountsDownToZeroAndBackUp) {

@@ -42,10 +42,7 @@ struct Tally {
 std::atomic<int> g_unplaced_writes{0};
 
 template <class Form>
-class SharedState : public ::testing::Test {
-protected:
-  void TearDown() override { EXPECT_TRUE(hazardlab::testing::children_of(::getpid()).empty()); }
-};
+class SharedState : public hazardlab::testing::LeavesNothingBehind {};
 TYPED_TEST_SUITE(SharedState, hazardlab::testing::BothForms, hazardlab::testing::FormName);
 
 TYPED_TEST(SharedState, EachBodyRunsOnceWithIdsZeroToNMinusOne) {

@@ -89,19 +89,7 @@ struct NeverReleased {
 };
 
 template <class Form>
-class WorkersTest : public ::testing::Test {
-protected:
-  void SetUp() override { shm_before_ = hazardlab::testing::shm_objects(); }
-  void TearDown() override {
-    EXPECT_TRUE(hazardlab::testing::children_of(::getpid()).empty()) << "a child process (or zombie) was left";
-    std::vector<std::string> gained;
-    std::ranges::set_difference(hazardlab::testing::shm_objects(), shm_before_, std::back_inserter(gained));
-    EXPECT_TRUE(gained.empty()) << "/dev/shm gained " << ::testing::PrintToString(gained);
-  }
-
-private:
-  std::set<std::string> shm_before_;
-};
+class WorkersTest : public hazardlab::testing::LeavesNothingBehind {};
 TYPED_TEST_SUITE(WorkersTest, hazardlab::testing::BothForms, hazardlab::testing::FormName);
 
 TYPED_TEST(WorkersTest, ProgressAndAttemptsReachTheReport) {

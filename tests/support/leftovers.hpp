@@ -1,7 +1,12 @@
 #pragma once
 // What a run must never leave behind: a child process (running or zombie) or a shared-memory
 // object.
+#include <gtest/gtest.h>
 #include <sys/types.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <iterator>
 
 #include <set>
 #include <string>
@@ -17,5 +22,21 @@ std::vector<pid_t> descendants_of(pid_t parent);
 std::set<std::string> shm_objects();
 // Whether a process with this pid exists (zombies count).
 bool process_exists(pid_t pid);
+
+// A test after which the test process has no child left (zombies included) and /dev/shm has
+// gained nothing: what every run must leave behind, checked after every test that runs workers.
+class LeavesNothingBehind : public ::testing::Test {
+protected:
+  void SetUp() override { shm_before_ = shm_objects(); }
+  void TearDown() override {
+    EXPECT_TRUE(children_of(::getpid()).empty()) << "a child process (or zombie) was left";
+    std::vector<std::string> gained;
+    std::ranges::set_difference(shm_objects(), shm_before_, std::back_inserter(gained));
+    EXPECT_TRUE(gained.empty()) << "/dev/shm gained " << ::testing::PrintToString(gained);
+  }
+
+private:
+  std::set<std::string> shm_before_;
+};
 
 } // namespace hazardlab::testing
