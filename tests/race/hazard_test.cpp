@@ -65,6 +65,7 @@ TEST(RaceHazardProcessForm, PrivateMutexInSharedMemoryDoesNotExclude) {
   // store, two children get in at once and glibc's owner check aborts one (crashed), or updates
   // are lost (hazard). After a thread has ever run, the lock word is atomic but a waiter sleeps
   // on a private futex that another process's unlock never wakes (stuck). Never a correct count.
+  const hazardlab::testing::AdoptOrphans adopt; // a worker left behind would become our child
   for (int trial = 0; trial < 3; ++trial) {
     const auto run =
         hazardlab::testing::run_lab_json("race", {"--form", "process", "--variant", "broken-private-mutex",

@@ -1,6 +1,7 @@
 #include "leftovers.hpp"
 
 #include <signal.h>
+#include <sys/prctl.h>
 
 #include <cerrno>
 
@@ -62,5 +63,8 @@ std::set<std::string> shm_objects() {
 }
 
 bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+
+AdoptOrphans::AdoptOrphans() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
+AdoptOrphans::~AdoptOrphans() { ::prctl(PR_SET_CHILD_SUBREAPER, 0); }
 
 } // namespace hazardlab::testing

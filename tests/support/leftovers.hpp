@@ -23,6 +23,17 @@ std::set<std::string> shm_objects();
 // Whether a process with this pid exists (zombies count).
 bool process_exists(pid_t pid);
 
+// While alive, the test process is a child subreaper: a process orphaned anywhere below it (a
+// lab's worker that outlived the lab) is re-parented to the test instead of to init, so
+// children_of(getpid()) sees what a lab run left behind.
+class AdoptOrphans {
+public:
+  AdoptOrphans();
+  AdoptOrphans(const AdoptOrphans&) = delete;
+  AdoptOrphans& operator=(const AdoptOrphans&) = delete;
+  ~AdoptOrphans();
+};
+
 // A test after which the test process has no child left (zombies included) and /dev/shm has
 // gained nothing: what every run must leave behind, checked after every test that runs workers.
 class LeavesNothingBehind : public ::testing::Test {
