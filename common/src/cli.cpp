@@ -185,8 +185,9 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   try {
     for (int trial = 0; trial < o.trials; ++trial) {
       context.trial = trial;
-      stats.add(run(context));
-      spdlog::info("trial {}: {}", trial, stats.representative().outcome());
+      RunResult result = run(context);
+      spdlog::info("trial {}: {} ({})", trial, result.outcome(), result.summary);
+      stats.add(std::move(result));
       // A stuck thread-form run leaves threads that cannot be reclaimed: no further trials.
       if (threads_abandoned()) break;
     }

@@ -55,9 +55,11 @@ struct Board {
   }
   void finished(int worker) {
     slots[worker].finished_ns.store(now_ns(), std::memory_order_release);
-    typename Form::Lock lock(done_mutex);
-    ++finished_count;
-    all_finished.notify_all();
+    if constexpr (Form::kind == FormKind::thread) {
+      typename Form::Lock lock(done_mutex);
+      ++finished_count;
+      all_finished.notify_all();
+    }
   }
   void failed(int worker, const char* what) noexcept {
     int none = -1;
@@ -86,7 +88,7 @@ struct Board {
   char failure[256] = {};
   // The thread form's watchdog sleeps on this until every worker is done or the deadline comes:
   // a wait that ThreadSanitizer and Helgrind both understand, unlike polling the slots' atomics.
-  // (The process form's watchdog waits with waitpid instead.)
+  // (The process form's watchdog waits with waitpid instead, and never touches these.)
   typename Form::Mutex done_mutex;
   typename Form::ConditionVariable all_finished;
   int finished_count = 0;
@@ -166,6 +168,7 @@ WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const 
   threads.clear(); // joins the finished threads: their last writes happen-before the snapshot
 
   WorkersReport report = snapshot(*board, workers);
+  report.all_stopped = all_finished;
   if (board->failed_worker.load() >= 0) {
     report.ending = WorkersReport::Ending::crashed;
     report.what = board->failure;
@@ -235,17 +238,21 @@ public:
   Children& operator=(const Children&) = delete;
   ~Children() { kill_and_reap(); } // any exit path, exceptions included
 
-  void add(pid_t pid) { alive_.push_back(pid); }
+  // Children are added in worker order: worker i is the i-th added.
+  void add(pid_t pid) {
+    by_worker_.push_back(pid);
+    alive_.push_back(pid);
+  }
   bool empty() const noexcept { return alive_.empty(); }
 
   // Reaps whoever has exited; returns the first abnormal exit as (worker, status).
-  std::optional<std::pair<int, int>> reap_exited(const std::vector<pid_t>& ids) {
+  std::optional<std::pair<int, int>> reap_exited() {
     std::optional<std::pair<int, int>> abnormal;
     std::erase_if(alive_, [&](pid_t pid) {
       int status = 0;
       if (::waitpid(pid, &status, WNOHANG) != pid) return false;
       if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !abnormal)
-        abnormal = {static_cast<int>(std::ranges::find(ids, pid) - ids.begin()), status};
+        abnormal = {static_cast<int>(std::ranges::find(by_worker_, pid) - by_worker_.begin()), status};
       return true;
     });
     return abnormal;
@@ -262,6 +269,7 @@ public:
   }
 
 private:
+  std::vector<pid_t> by_worker_;
   std::vector<pid_t> alive_;
 };
 
@@ -270,7 +278,6 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
   MappedShared<Board<ProcessForm>> board(workers);
   SignalGuard signals;
   Children children;
-  std::vector<pid_t> ids;
   const pid_t parent = ::getpid();
   const auto deadline = Clock::now() + timeout;
   for (int id = 0; id < workers; ++id) {
@@ -278,13 +285,12 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
     if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
     if (pid == 0) child_main(*board, id, body, schedule, parent);
     children.add(pid);
-    ids.push_back(pid);
   }
 
   WorkersReport::Ending ending = WorkersReport::Ending::finished;
   std::string what;
   while (!children.empty()) {
-    if (auto abnormal = children.reap_exited(ids)) {
+    if (auto abnormal = children.reap_exited()) {
       ending = WorkersReport::Ending::crashed;
       what = describe_child_status(abnormal->first, abnormal->second, *board);
       break; // the others may be waiting for the one that died: end them all

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <optional>
 
 namespace race {
 
@@ -22,17 +23,19 @@ struct Params {
   std::uint64_t iterations = 100'000; // increments per worker
 };
 
-// The invariant: no update lost.
-inline hazardlab::RunResult judge(std::uint64_t expected, std::uint64_t observed,
+// The invariant: no update lost. `observed_count` is empty when the counter could not be read
+// safely (see WorkersReport::all_stopped).
+inline hazardlab::RunResult judge(std::uint64_t expected, std::optional<std::uint64_t> observed_count,
                                   const hazardlab::WorkersReport& report) {
   using hazardlab::grouped;
   hazardlab::RunResult result;
   if (auto unfinished = hazardlab::unfinished_run(report)) result = std::move(*unfinished);
   result.elapsed_ms = report.elapsed_ms;
   result.metrics["expected"] = expected;
-  result.metrics["observed"] = observed;
+  if (observed_count) result.metrics["observed"] = *observed_count;
   if (result.verdict != hazardlab::Verdict::correct) return result; // stuck or crashed: no count to judge
 
+  const std::uint64_t observed = observed_count.value(); // every worker finished, so it was read
   const std::uint64_t lost = expected > observed ? expected - observed : 0;
   const double lost_percent = 100.0 * static_cast<double>(lost) / static_cast<double>(expected);
   result.metrics["lost"] = lost;
@@ -60,7 +63,9 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
       },
       context.schedule);
   const std::uint64_t expected = static_cast<std::uint64_t>(context.workers) * params.iterations;
-  auto result = judge(expected, Variant::count(*state), report);
+  std::optional<std::uint64_t> observed;
+  if (report.all_stopped) observed = Variant::count(*state);
+  auto result = judge(expected, observed, report);
   if constexpr (requires { Variant::why_it_fails; }) {
     if (result.verdict != hazardlab::Verdict::correct) result.details.emplace_back(Variant::why_it_fails);
   }

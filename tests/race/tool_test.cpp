@@ -40,6 +40,21 @@ TEST(RaceTsanThreadForm, ForcedScheduleOrdersNothingEvenOnTheFirstPass) {
   EXPECT_NE(run.process.err.find(kRaceReport), std::string::npos) << run.process.err;
 }
 
+TEST(RaceTsanThreadForm, StuckRunReadsNothingTheAbandonedThreadsStillWrite) {
+#ifndef HAZARDLAB_WITH_SOLUTIONS
+  GTEST_SKIP() << "needs solutions/01-race";
+#endif
+  // A correct variant past its deadline: the lab must report it stuck without touching the
+  // counter that its abandoned threads are still incrementing (that read would be a race of the
+  // lab's own making).
+  const auto run = run_lab_json(
+      "race", {"--variant", "fixed-mutex", "--workers", "2", "--iterations", "1000000000", "--timeout", "300"}, {},
+      kTsanEnv);
+  EXPECT_EQ(run.process.exit_status, hazardlab::kExitStuck) << run.process.err;
+  EXPECT_EQ(run.report["outcome"], "stuck:timeout");
+  EXPECT_EQ(run.process.err.find("ThreadSanitizer"), std::string::npos) << run.process.err;
+}
+
 TEST_P(RaceTsanThreadForm, FixesAreClean) {
 #ifndef HAZARDLAB_WITH_SOLUTIONS
   GTEST_SKIP() << "needs solutions/01-race";

@@ -99,7 +99,10 @@ struct WorkersReport {
   std::vector<std::uint64_t> progress; // per worker
   std::vector<std::uint64_t> attempts; // per worker
   std::vector<bool> finished;          // per worker
-  double elapsed_ms = 0;               // from the start barrier's release to the end
+  double elapsed_ms = 0; // from the start barrier's release to the end  // Every worker has stopped touching the shared
+                         // state: finished, or killed and reaped. False
+  // after a thread-form timeout, whose abandoned threads may still be running: read no state then.
+  bool all_stopped = true;
 };
 
 WorkersReport run_workers(FormKind form, int workers, std::chrono::milliseconds timeout, const WorkerBody& body,
