@@ -6,12 +6,6 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#if __has_include(<valgrind/helgrind.h>)
-#include <valgrind/helgrind.h>
-#else
-#define VALGRIND_HG_DISABLE_CHECKING(start, length) ((void)(start), (void)(length))
-#endif
-
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +28,7 @@ constexpr int kChildThrew = 70;    // a process-form worker's body threw
 constexpr int kChildOrphaned = 71; // the parent died before the child could run
 
 std::atomic<bool> g_threads_abandoned{false};
+thread_local int t_current_worker = -1;
 volatile std::sig_atomic_t g_pending_signal = 0;
 
 std::int64_t now_ns() noexcept {
@@ -44,10 +39,7 @@ std::int64_t now_ns() noexcept {
 // What the workers and the watchdog share: the start barrier and each worker's slot.
 template <class Form>
 struct Board {
-  explicit Board(int workers) : start(workers), workers(workers) {
-    // Helgrind does not model atomics and would report the meeting's counter as a race.
-    VALGRIND_HG_DISABLE_CHECKING(&met, sizeof met);
-  }
+  explicit Board(int workers) : start(workers), workers(workers) {}
 
   void released() noexcept {
     std::int64_t unset = 0; // the first worker through the barrier stamps the start
@@ -96,6 +88,7 @@ struct Board {
 
 template <class Form>
 void run_body(Board<Form>& board, int id, const WorkerBody& body, Schedule schedule, std::stop_token stop) {
+  t_current_worker = id;
   Worker worker(id, board.slots[id], std::move(stop), schedule, [&board] { board.meet_all(); });
   board.start.arrive_and_wait();
   board.released();
@@ -319,6 +312,7 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
 } // namespace
 
 bool threads_abandoned() noexcept { return g_threads_abandoned.load(); }
+int current_worker() noexcept { return t_current_worker; }
 void mark_threads_abandoned() noexcept { g_threads_abandoned.store(true); }
 
 WorkersReport run_workers(FormKind form, int workers, std::chrono::milliseconds timeout, const WorkerBody& body,

@@ -1,6 +1,6 @@
 // The core's thread-form primitives under Helgrind: the semaphore (a sem_t), the barrier (mutex +
-// condition variable) and the workers' start and completion are all ordering Helgrind can see,
-// so their unit tests run clean under it. (libstdc++'s std::counting_semaphore, by contrast, made
+// condition variable), the workers' start and completion, the forced schedule's meeting and the
+// traced locks all run clean under it. (libstdc++'s std::counting_semaphore, by contrast, made
 // Helgrind report 26 errors on a correct 2-thread, 200-iteration program here: it waits on a
 // private futex Helgrind cannot see.)
 #include "subprocess.hpp"
@@ -15,7 +15,8 @@ TEST(CoreHelgrindThreadForm, PrimitivesAreCleanUnderHelgrind) {
   const auto run = hazardlab::testing::run(
       {"valgrind", "--tool=helgrind", "--suppressions=" + std::string(HAZARDLAB_SOURCE_DIR) + "/scripts/helgrind.supp",
        hazardlab::testing::bin_path("core_tests"),
-       "--gtest_filter=SemaphoreTest/ThreadForm.*:BarrierTest/ThreadForm.*:WorkersTest/ThreadForm.*"});
+       "--gtest_filter=SemaphoreTest/ThreadForm.*:BarrierTest/ThreadForm.*:WorkersTest/ThreadForm.*:"
+       "ScheduleTest/ThreadForm.*:TracedLockTest/ThreadForm.*"});
   ASSERT_EQ(run.exit_status, 0) << run.out << run.err;
   EXPECT_NE(run.out.find("[  PASSED  ]"), std::string::npos) << run.out;
   EXPECT_EQ(run.out.find("[  FAILED  ]"), std::string::npos) << run.out;

@@ -88,6 +88,10 @@ private:
 
 using WorkerBody = std::function<void(Worker&)>;
 
+// The id of the worker running on this thread (run_workers sets it before the body runs), or -1
+// outside a worker. Code that only has a lock, not the Worker, uses it (traced_lock.hpp).
+int current_worker() noexcept;
+
 struct WorkersReport {
   enum class Ending {
     finished,  // every worker's body returned
