@@ -45,14 +45,16 @@ void print_list(const LabSpec& lab, bool json) {
       Json forms = Json::array();
       if (v.thread) forms.push_back("thread");
       if (v.process) forms.push_back("process");
-      out.push_back({{"variant", v.name}, {"forms", forms}, {"shows", v.shows}});
+      out.push_back({{"variant", v.name}, {"forms", forms}, {"shows", v.shows}, {"needs", v.needs}});
     }
     fmt::print("{}\n", out.dump());
     return;
   }
   fmt::print("{} variants:\n", lab.name);
-  for (const auto& v : lab.variants)
-    fmt::print("  {:<22} {:<16} {}\n", v.name, forms_of(v), v.shows);
+  for (const auto& v : lab.variants) {
+    const std::string needs = v.needs.empty() ? "" : fmt::format(" (needs {})", fmt::join(v.needs, " "));
+    fmt::print("  {:<22} {:<16} {}{}\n", v.name, forms_of(v), v.shows, needs);
+  }
 }
 
 Json result_json(const RunResult& r) {
@@ -173,14 +175,20 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
     return kExitUsage;
   }
 
-  init_logging(form, spdlog::level::from_str(o.log_level));
   RunContext context;
   context.form = form;
   context.workers = o.workers;
   context.schedule = o.schedule == "forced" ? Schedule::forced : Schedule::natural;
   context.timeout = std::chrono::milliseconds(o.timeout_ms);
   context.seed = o.seed != 0 ? static_cast<std::uint64_t>(o.seed) : std::random_device{}();
+  if (lab.validate) {
+    if (const std::string error = lab.validate(o.variant, context); !error.empty()) {
+      fmt::print(stderr, "{}: error: {}\n", lab.name, error);
+      return kExitUsage;
+    }
+  }
 
+  init_logging(form, spdlog::level::from_str(o.log_level));
   TrialStats stats;
   try {
     for (int trial = 0; trial < o.trials; ++trial) {

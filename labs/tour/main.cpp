@@ -40,7 +40,7 @@ std::string first_line(const std::string& text) { return text.substr(0, text.fin
 int main(int argc, char** argv) {
   CLI::App app{"Runs every variant of every lab in every form it applies to and prints one table", "hazardlab-tour"};
   std::string schedule = "natural";
-  int timeout_ms = 3'000;
+  int timeout_ms = 2'000;
   app.add_option("--schedule", schedule, "schedule for every run")->check(CLI::IsMember({"natural", "forced"}));
   app.add_option("--timeout", timeout_ms, "watchdog deadline of each run, in ms")->check(CLI::Range(1, 600'000));
   try {
@@ -68,11 +68,16 @@ int main(int argc, char** argv) {
     for (const auto& variant : variants) {
       for (const auto& form : variant["forms"]) {
         const std::string name = variant["variant"];
-        const auto done = hazardlab::run_command({binary, "--form", form, "--variant", name, "--schedule", schedule,
-                                                  "--timeout", std::to_string(timeout_ms), "--json"},
-                                                 limit);
+        // A variant that needs an option to run at all (fixed-waiter: --scenario philosophers) says so.
+        std::vector<std::string> command{
+            binary,  "--form", form, "--variant", name, "--schedule", schedule, "--timeout", std::to_string(timeout_ms),
+            "--json"};
+        for (const auto& needed : variant["needs"])
+          command.push_back(needed);
+        const auto done = hazardlab::run_command(command, limit);
         const json report = json::parse(done.out, nullptr, false);
         Row row{lab, form, name, "error", "", 0};
+        if (!variant["needs"].empty()) row.variant += " (" + variant["needs"].back().get<std::string>() + ")";
         if (report.is_object()) {
           row.outcome = report["outcome"];
           row.measured = report["summary"];
@@ -88,10 +93,10 @@ int main(int argc, char** argv) {
   }
 
   fmt::print("hazardlab tour · {} schedule · {} cores\n\n", schedule, ::sysconf(_SC_NPROCESSORS_ONLN));
-  fmt::print("{:<12} {:<8} {:<22} {:<22} {:>10}  {}\n", "lab", "form", "variant", "outcome", "elapsed", "measured");
-  fmt::print("{}\n", std::string(120, '-'));
+  fmt::print("{:<12} {:<8} {:<28} {:<22} {:>10}  {}\n", "lab", "form", "variant", "outcome", "elapsed", "measured");
+  fmt::print("{}\n", std::string(126, '-'));
   for (const auto& r : rows)
-    fmt::print("{:<12} {:<8} {:<22} {:<22} {:>7.1f} ms  {}\n", r.lab, r.form, r.variant, r.outcome, r.elapsed_ms,
+    fmt::print("{:<12} {:<8} {:<28} {:<22} {:>7.1f} ms  {}\n", r.lab, r.form, r.variant, r.outcome, r.elapsed_ms,
                r.measured);
   if (failures > 0) {
     fmt::print(stderr, "\n{} run(s) failed: a lab gave no report or a reference fix was not correct\n", failures);

@@ -38,6 +38,7 @@ struct VariantSpec {
   std::string shows;  // one line for --list: what this variant demonstrates
   RunFunction thread; // empty where the variant does not apply to the form
   RunFunction process;
+  std::vector<std::string> needs; // options it cannot run without, e.g. {"--scenario", "philosophers"}
 
   const RunFunction& in(FormKind form) const { return form == FormKind::thread ? thread : process; }
 };
@@ -48,7 +49,7 @@ enum class Forms { both, thread_only, process_only };
 // template over the form; it is instantiated for each form the variant applies to.
 template <class Runner>
 VariantSpec variant(std::string name, std::string shows, Forms forms, Runner run) {
-  VariantSpec spec{std::move(name), std::move(shows), {}, {}};
+  VariantSpec spec{std::move(name), std::move(shows), {}, {}, {}};
   if (forms != Forms::process_only)
     spec.thread = [run](const RunContext& context) { return run(ThreadForm{}, context); };
   if (forms != Forms::thread_only)
@@ -64,6 +65,9 @@ struct LabSpec {
   int default_timeout_ms = 10'000;
   std::function<void(CLI::App&)> add_options; // the lab's own options
   std::vector<VariantSpec> variants;
+  // Checks what the options cannot say alone (a variant that needs another option's value):
+  // returns the one-line error, or an empty string when the run may go ahead.
+  std::function<std::string(const std::string& variant, const RunContext& context)> validate;
 };
 
 int lab_main(const LabSpec& lab, int argc, char** argv);

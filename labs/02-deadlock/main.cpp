@@ -1,0 +1,30 @@
+// deadlock — lab 02: bank transfers and dining philosophers that freeze in a cycle of waiters.
+#include "variants.hpp"
+
+int main(int argc, char** argv) {
+  deadlock::Params params;
+  hazardlab::LabSpec lab;
+  lab.name = "deadlock";
+  lab.description = "Lab 02, deadlock: workers that each need two locks wait for each other in a cycle";
+  lab.default_timeout_ms = 5'000;
+  lab.add_options = [&params](CLI::App& app) {
+    app.add_option_function<std::string>(
+           "--scenario",
+           [&params](const std::string& name) {
+             params.scenario = name == "bank" ? deadlock::Scenario::bank : deadlock::Scenario::philosophers;
+           },
+           "bank: transfers between accounts (default); philosophers: a dining table")
+        ->check(CLI::IsMember({"bank", "philosophers"}));
+    app.add_option("--accounts", params.accounts, "bank: number of accounts")
+        ->check(CLI::Range(2, hazardlab::kMaxTracedLocks));
+    app.add_option("--transfers", params.transfers, "bank: transfers per worker")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
+    app.add_option("--meals", params.meals, "philosophers: meals per philosopher")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
+  };
+  lab.variants = deadlock::variants(params);
+  lab.validate = [&params](const std::string& variant, const hazardlab::RunContext& context) {
+    return deadlock::validate(params, variant, context);
+  };
+  return hazardlab::lab_main(lab, argc, argv);
+}

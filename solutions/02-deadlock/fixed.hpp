@@ -1,0 +1,62 @@
+#pragma once
+// Lab 02 reference fixes. Each breaks one of the four Coffman conditions (mutual exclusion, hold
+// and wait, no preemption, circular wait); see the handout.
+#include "deadlock.hpp"
+
+#include <mutex>
+#include <utility>
+
+namespace deadlock {
+
+// Breaks circular wait: every worker takes the lower-numbered lock first. A cycle would need
+// someone to hold a higher lock while waiting for a lower one, and nobody ever does.
+template <class Form>
+struct FixedOrdering {
+  template <class Work>
+  static void with_both(State<Form>& s, int first, int second, hazardlab::Worker& worker, Work work) {
+    if (second < first) std::swap(first, second);
+    auto lower = s.locks[first];
+    auto higher = s.locks[second];
+    std::lock_guard hold_lower(lower);
+    worker.hazard_point();
+    std::lock_guard hold_higher(higher);
+    work();
+  }
+};
+
+// Breaks hold and wait: std::scoped_lock takes both with std::lock's deadlock avoidance. It locks
+// one and only tries the other; if that fails it lets go of the first and starts over the other
+// way round, so it never blocks while holding. It works on any Lockable: here the traced lock
+// around std::mutex or interprocess_mutex.
+template <class Form>
+struct FixedLockAll {
+  template <class Work>
+  static void with_both(State<Form>& s, int first, int second, hazardlab::Worker& worker, Work work) {
+    auto first_lock = s.locks[first];
+    auto second_lock = s.locks[second];
+    worker.hazard_point();
+    std::scoped_lock both(first_lock, second_lock);
+    work();
+  }
+};
+
+// Philosophers only. Breaks circular wait another way: a butler (a semaphore of N - 1) lets at
+// most N - 1 philosophers reach for forks at once, so at least one of them finds both forks free.
+template <class Form>
+struct FixedWaiter {
+  template <class Work>
+  static void with_both(State<Form>& s, int first, int second, hazardlab::Worker& worker, Work work) {
+    s.admission.acquire();
+    {
+      auto first_lock = s.locks[first];
+      auto second_lock = s.locks[second];
+      std::lock_guard hold_first(first_lock);
+      worker.hazard_point();
+      std::lock_guard hold_second(second_lock);
+      work();
+    }
+    s.admission.release();
+  }
+};
+
+} // namespace deadlock
