@@ -1,6 +1,7 @@
 #pragma once
 // Lab 02 reference fixes. Each breaks one of the four Coffman conditions (mutual exclusion, hold
 // and wait, no preemption, circular wait); see the handout.
+#include "broken.hpp"
 #include "deadlock.hpp"
 
 #include <mutex>
@@ -8,19 +9,15 @@
 
 namespace deadlock {
 
-// Breaks circular wait: every worker takes the lower-numbered lock first. A cycle would need
-// someone to hold a higher lock while waiting for a lower one, and nobody ever does.
+// Breaks circular wait: the broken protocol, with the two locks always taken lower number first.
+// A cycle would need someone to hold a higher lock while waiting for a lower one, and nobody ever
+// does.
 template <class Form>
 struct FixedOrdering {
   template <class Work>
   static void with_both(State<Form>& s, int first, int second, hazardlab::Worker& worker, Work work) {
     if (second < first) std::swap(first, second);
-    auto lower = s.locks[first];
-    auto higher = s.locks[second];
-    std::lock_guard hold_lower(lower);
-    worker.hazard_point();
-    std::lock_guard hold_higher(higher);
-    work();
+    Broken<Form>::with_both(s, first, second, worker, work);
   }
 };
 
@@ -40,21 +37,15 @@ struct FixedLockAll {
   }
 };
 
-// Philosophers only. Breaks circular wait another way: a butler (a semaphore of N - 1) lets at
-// most N - 1 philosophers reach for forks at once, so at least one of them finds both forks free.
+// Philosophers only. Breaks circular wait another way: the broken protocol, unchanged, behind a
+// butler (a semaphore of N - 1) that lets at most N - 1 philosophers reach for forks at once, so
+// at least one of them finds both forks free.
 template <class Form>
 struct FixedWaiter {
   template <class Work>
   static void with_both(State<Form>& s, int first, int second, hazardlab::Worker& worker, Work work) {
     s.admission.acquire();
-    {
-      auto first_lock = s.locks[first];
-      auto second_lock = s.locks[second];
-      std::lock_guard hold_first(first_lock);
-      worker.hazard_point();
-      std::lock_guard hold_second(second_lock);
-      work();
-    }
+    Broken<Form>::with_both(s, first, second, worker, work);
     s.admission.release();
   }
 };

@@ -24,15 +24,7 @@ class DeadlockBadInput : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(DeadlockBadInput, ExitsTwoWithOneLineNamingTheOption) {
   const auto& [args, expected] = GetParam();
-  std::vector<std::string> argv{hazardlab::testing::bin_path("deadlock")};
-  argv.insert(argv.end(), args.begin(), args.end());
-  const auto shm_before = hazardlab::testing::shm_objects();
-  const auto done = hazardlab::testing::run(argv);
-  EXPECT_EQ(done.exit_status, hazardlab::kExitUsage) << done.err;
-  EXPECT_EQ(std::ranges::count(done.err, '\n'), 1) << done.err;
-  EXPECT_NE(done.err.find(expected), std::string::npos) << done.err;
-  EXPECT_TRUE(done.out.empty()) << done.out;
-  EXPECT_EQ(hazardlab::testing::shm_objects(), shm_before);
+  hazardlab::testing::expect_usage_error("deadlock", args, expected);
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -27,13 +27,7 @@ class RaceBadInput : public ::testing::TestWithParam<BadInput> {};
 
 TEST_P(RaceBadInput, ExitsTwoWithOneLineNamingTheOption) {
   const auto& [args, expected] = GetParam();
-  const auto shm_before = hazardlab::testing::shm_objects();
-  const auto done = run(race_args(args));
-  EXPECT_EQ(done.exit_status, hazardlab::kExitUsage) << done.err;
-  EXPECT_EQ(std::ranges::count(done.err, '\n'), 1) << done.err;
-  EXPECT_NE(done.err.find(expected), std::string::npos) << done.err;
-  EXPECT_TRUE(done.out.empty()) << done.out;
-  EXPECT_EQ(hazardlab::testing::shm_objects(), shm_before);
+  hazardlab::testing::expect_usage_error("race", args, expected);
 }
 
 INSTANTIATE_TEST_SUITE_P(
