@@ -51,9 +51,11 @@ TEST(DeadlockTsanThreadForm, TheButlerIsInvisibleToTheLockOrderDetector) {
   GTEST_SKIP() << "needs solutions/02-deadlock";
 #endif
   // fixed-waiter never deadlocks (the butler admits N - 1), but its philosophers still take the
-  // forks round the ring; TSan reasons about lock order only, and reports it.
+  // forks round the ring; TSan reasons about lock order only, and reports it. Two philosophers:
+  // their orders are each other's inverse, which TSan reported in 30 of 30 runs here (a ring of
+  // three only in 27 to 28 of 30, so that would make a flaky test).
   const auto run =
-      deadlock_lab({"--variant", "fixed-waiter", "--scenario", "philosophers", "--workers", "3", "--meals", "100"});
+      deadlock_lab({"--variant", "fixed-waiter", "--scenario", "philosophers", "--workers", "2", "--meals", "100"});
   EXPECT_EQ(run.report["outcome"], "correct") << run.process.out;
   EXPECT_NE(run.process.err.find(kInversion), std::string::npos) << run.process.err;
 }
