@@ -5,13 +5,11 @@
 #include "hazardlab/semaphore.hpp"
 #include "hazardlab/shared.hpp"
 
-#include <boost/date_time/posix_time/posix_time_types.hpp>
 #include <boost/interprocess/sync/interprocess_condition.hpp>
 #include <boost/interprocess/sync/interprocess_mutex.hpp>
 #include <boost/interprocess/sync/interprocess_sharable_mutex.hpp>
 #include <boost/interprocess/sync/scoped_lock.hpp>
 
-#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <shared_mutex>
@@ -33,13 +31,6 @@ struct ThreadForm {
   using Semaphore = PosixSemaphore<Sharing::thread>;
   template <class T>
   using Shared = HeapShared<T>;
-
-  // Waits until pred() or the deadline; returns pred().
-  template <class Predicate>
-  static bool wait_until(ConditionVariable& cv, Lock& lock, std::chrono::steady_clock::time_point deadline,
-                         Predicate pred) {
-    return cv.wait_until(lock, deadline, pred);
-  }
 };
 
 // Workers are fork()ed children; shared state is in an anonymous shared mapping. Every
@@ -54,19 +45,6 @@ struct ProcessForm {
   using Semaphore = PosixSemaphore<Sharing::process>;
   template <class T>
   using Shared = MappedShared<T>;
-
-  // Waits until pred() or the deadline; returns pred(). Boost's condition takes an absolute UTC
-  // time, so the steady deadline is turned into one.
-  template <class Predicate>
-  static bool wait_until(ConditionVariable& cv, Lock& lock, std::chrono::steady_clock::time_point deadline,
-                         Predicate pred) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::microseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return pred();
-    return cv.timed_wait(
-        lock, boost::posix_time::microsec_clock::universal_time() + boost::posix_time::microseconds(left.count()),
-        pred);
-  }
 };
 
 // Constructs a T where all of the form's workers can reach it. For the process form, call it

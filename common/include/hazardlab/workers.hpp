@@ -103,8 +103,8 @@ struct WorkersReport {
   std::vector<std::uint64_t> progress; // per worker
   std::vector<std::uint64_t> attempts; // per worker
   std::vector<bool> finished;          // per worker
-  double elapsed_ms = 0; // from the start barrier's release to the end  // Every worker has stopped touching the shared
-                         // state: finished, or killed and reaped. False
+  double elapsed_ms = 0;               // from the start barrier's release to the end
+  // Every worker has stopped touching the shared state: finished, or killed and reaped. False
   // after a thread-form timeout, whose abandoned threads may still be running: read no state then.
   bool all_stopped = true;
 };
