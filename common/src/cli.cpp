@@ -106,10 +106,18 @@ void print_human(const LabSpec& lab, const CommonOptions& o, const TrialStats& s
     if (it->is_primitive()) scalars.push_back(fmt::format("{}={}", it.key(), metric_text(*it)));
   if (!scalars.empty()) fmt::print("metrics   {}\n", fmt::join(scalars, "  "));
   fmt::print("elapsed   {:.1f} ms\n", r.elapsed_ms);
+  if (stats.trials() < o.trials && stats.trials() == 1)
+    fmt::print("\nstopped after trial 1 of {}: the threads of a frozen run cannot be taken back, so no trial can "
+               "follow it in this process\n",
+               o.trials);
   if (stats.trials() <= 1) return;
 
   fmt::print("\n{} trials{}: how often each outcome happened\n", stats.trials(),
-             stats.trials() < o.trials ? fmt::format(" (stopped early: of {} asked)", o.trials) : "");
+             stats.trials() < o.trials
+                 ? fmt::format(" (stopped early, of {} asked: the last one froze, and a frozen thread-form run's "
+                               "threads cannot be taken back)",
+                               o.trials)
+                 : "");
   for (const auto& [outcome, count] : stats.histogram()) {
     const int bar = (count * 40 + stats.trials() - 1) / stats.trials();
     fmt::print("  {:<28} {:>6}  {:5.1f}%  {}\n", outcome, count, 100.0 * count / stats.trials(),
@@ -138,7 +146,18 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   app.add_option("--form", o.form, "thread: std::jthreads in one process; process: fork()ed children sharing memory")
       ->check(CLI::IsMember({"thread", "process"}));
   app.add_option("--variant", o.variant, "the variant to run (--list shows them)")->check(CLI::IsMember(variant_names));
-  app.add_option("--workers", o.workers, "number of workers")->check(CLI::Range(1, kMaxWorkers));
+  if (!lab.worker_count) {
+    app.add_option("--workers", o.workers, "number of workers")->check(CLI::Range(1, kMaxWorkers));
+  } else {
+    // Not offered, but named in the error, so that a student who tries it learns why.
+    app.add_option_function<std::string>(
+           "--workers",
+           [](const std::string&) {
+             throw CLI::ValidationError("--workers", "this lab counts its workers by role instead (see --help)");
+           },
+           "")
+        ->group("");
+  }
   app.add_option("--schedule", o.schedule, "natural: the OS decides; forced: the hazard happens on every run")
       ->check(CLI::IsMember({"natural", "forced"}));
   app.add_option("--trials", o.trials, "repeat the run K times and show how often each outcome happened")
@@ -175,6 +194,7 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
     return kExitUsage;
   }
 
+  if (lab.worker_count) o.workers = lab.worker_count();
   RunContext context;
   context.form = form;
   context.workers = o.workers;
@@ -186,6 +206,10 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
       fmt::print(stderr, "{}: error: {}\n", lab.name, error);
       return kExitUsage;
     }
+  }
+  if (o.workers < 1 || o.workers > kMaxWorkers) {
+    fmt::print(stderr, "{}: error: the run needs 1 to {} workers, not {}\n", lab.name, kMaxWorkers, o.workers);
+    return kExitUsage;
   }
 
   init_logging(form, spdlog::level::from_str(o.log_level));

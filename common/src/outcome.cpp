@@ -39,7 +39,7 @@ std::string RunResult::outcome() const {
   return kind.empty() ? std::string(to_string(verdict)) : fmt::format("{}:{}", to_string(verdict), kind);
 }
 
-std::optional<RunResult> unfinished_run(const WorkersReport& report) {
+std::optional<RunResult> unfinished_run(const WorkersReport& report, const std::vector<std::string>& worker_names) {
   if (report.ending == WorkersReport::Ending::finished) return std::nullopt;
   RunResult result;
   result.elapsed_ms = report.elapsed_ms;
@@ -49,19 +49,29 @@ std::optional<RunResult> unfinished_run(const WorkersReport& report) {
     return result;
   }
   result.verdict = Verdict::stuck;
-  result.kind = "timeout";
-  result.summary = fmt::format("stuck: {}", report.what);
+  if (report.still_progressing) {
+    result.kind = "too-slow";
+    result.summary =
+        fmt::format("too slow: {}, but they were still making progress (give it a longer --timeout)", report.what);
+  } else {
+    result.kind = "timeout";
+    result.summary = fmt::format("stuck: {}", report.what);
+  }
   auto& per_worker = result.metrics["workers"] = nlohmann::ordered_json::array();
   for (std::size_t i = 0; i < report.progress.size(); ++i) {
     per_worker.push_back({{"worker", i},
                           {"finished", static_cast<bool>(report.finished[i])},
                           {"progress", report.progress[i]},
                           {"attempts", report.attempts[i]}});
-    result.details.push_back(fmt::format("worker {}: {}, {} units of work done", i,
-                                         report.finished[i] ? "finished" : "NOT finished",
-                                         grouped(report.progress[i])));
+    result.details.push_back(
+        fmt::format("{}: {}, {} of work done", i < worker_names.size() ? worker_names[i] : fmt::format("worker {}", i),
+                    report.finished[i] ? "finished" : "NOT finished", counted(report.progress[i], "unit", "units")));
   }
   return result;
+}
+
+std::string counted(std::uint64_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", grouped(n), n == 1 ? one : many);
 }
 
 std::string grouped(std::uint64_t n) {

@@ -39,7 +39,12 @@ std::int64_t now_ns() noexcept {
 // What the workers and the watchdog share: the start barrier and each worker's slot.
 template <class Form>
 struct Board {
-  explicit Board(int workers) : start(workers), workers(workers) {}
+  Board(int workers, const std::vector<int>& meeting_groups) : start(workers) {
+    for (int id = 0; id < workers; ++id)
+      group_of[id] = meeting_groups.empty() ? 0 : meeting_groups[id];
+    for (int id = 0; id < workers; ++id)
+      ++group_size[group_of[id]];
+  }
 
   void released() noexcept {
     std::int64_t unset = 0; // the first worker through the barrier stamps the start
@@ -58,23 +63,29 @@ struct Board {
     if (failed_worker.compare_exchange_strong(none, worker)) std::snprintf(failure, sizeof failure, "%s", what);
   }
 
-  // The forced schedule's one meeting (Worker::hazard_point): wait until every worker has
-  // arrived, but no longer than the patience after the start. Relaxed atomics and a yield loop
-  // on purpose: the meeting lines the workers up without ordering anything, because an
-  // acquire/release (or a mutex) here would be a happens-before edge between the racing accesses
-  // and hide the race from ThreadSanitizer.
-  void meet_all() {
-    const auto deadline = Clock::time_point(std::chrono::nanoseconds(released_ns.load(std::memory_order_relaxed))) +
-                          kForcedMeetingPatience;
-    met.fetch_add(1, std::memory_order_relaxed);
-    while (met.load(std::memory_order_relaxed) < workers && Clock::now() < deadline)
+  // The forced schedule's one meeting (Worker::hazard_point): wait until every worker of this
+  // one's group has arrived, but no longer than the patience after the first of them arrived
+  // (a group can open its window late: consumers, after the producers have filled the ring).
+  // Relaxed atomics and a yield loop on purpose: the meeting lines the workers up without
+  // ordering anything, because an acquire/release (or a mutex) here would be a happens-before
+  // edge between the racing accesses and hide the race from ThreadSanitizer.
+  void meet(int worker) {
+    const int group = group_of[worker];
+    std::int64_t first = 0;
+    first_arrival_ns[group].compare_exchange_strong(first, now_ns(), std::memory_order_relaxed);
+    first = first_arrival_ns[group].load(std::memory_order_relaxed);
+    const auto deadline = Clock::time_point(std::chrono::nanoseconds(first)) + kForcedMeetingPatience;
+    met[group].fetch_add(1, std::memory_order_relaxed);
+    while (met[group].load(std::memory_order_relaxed) < group_size[group] && Clock::now() < deadline)
       std::this_thread::yield();
   }
 
   Barrier<Form> start;
-  int workers;
   std::atomic<std::int64_t> released_ns{0};
-  std::atomic<int> met{0};
+  std::array<int, kMaxWorkers> group_of{};   // per worker: its meeting group
+  std::array<int, kMaxWorkers> group_size{}; // per group: how many workers meet there
+  std::array<std::atomic<int>, kMaxWorkers> met{};
+  std::array<std::atomic<std::int64_t>, kMaxWorkers> first_arrival_ns{}; // per group
   std::array<WorkerSlot, kMaxWorkers> slots;
   std::atomic<int> failed_worker{-1};
   char failure[256] = {};
@@ -89,7 +100,7 @@ struct Board {
 template <class Form>
 void run_body(Board<Form>& board, int id, const WorkerBody& body, Schedule schedule, std::stop_token stop) {
   t_current_worker = id;
-  Worker worker(id, board.slots[id], std::move(stop), schedule, [&board] { board.meet_all(); });
+  Worker worker(id, board.slots[id], std::move(stop), schedule, [&board, id] { board.meet(id); });
   board.start.arrive_and_wait();
   board.released();
   try {
@@ -121,6 +132,28 @@ WorkersReport snapshot(const Board<Form>& board, int workers) {
   return report;
 }
 
+// Progress and attempts of every worker, to compare before and after the deadline's look.
+template <class Form>
+std::pair<std::vector<std::uint64_t>, std::vector<std::uint64_t>> counters(const Board<Form>& board, int workers) {
+  std::pair<std::vector<std::uint64_t>, std::vector<std::uint64_t>> now;
+  for (int i = 0; i < workers; ++i) {
+    now.first.push_back(board.slots[i].progress.load(std::memory_order_relaxed));
+    now.second.push_back(board.slots[i].attempts.load(std::memory_order_relaxed));
+  }
+  return now;
+}
+
+// At the deadline: does anything still move? (The workers are still alive: the thread form has not
+// abandoned them yet, the process form has not killed them.)
+template <class Form>
+void look_at_the_deadline(const Board<Form>& board, int workers, WorkersReport& report) {
+  const auto before = counters(board, workers);
+  std::this_thread::sleep_for(kDeadlineLook);
+  const auto after = counters(board, workers);
+  report.still_progressing = before.first != after.first;
+  report.still_attempting = before.second != after.second;
+}
+
 std::string deadline_text(std::chrono::milliseconds timeout, const WorkersReport& report) {
   const auto done = std::ranges::count(report.finished, true);
   return fmt::format("the {} ms deadline passed with {} of {} workers unfinished", timeout.count(),
@@ -129,8 +162,9 @@ std::string deadline_text(std::chrono::milliseconds timeout, const WorkersReport
 
 // ---- thread form ---------------------------------------------------------------------------
 
-WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const WorkerBody& body, Schedule schedule) {
-  HeapShared<Board<ThreadForm>> board(workers);
+WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const WorkerBody& body, Schedule schedule,
+                          const std::vector<int>& meeting_groups) {
+  HeapShared<Board<ThreadForm>> board(workers, meeting_groups);
   const auto deadline = Clock::now() + timeout;
   std::vector<std::jthread> threads;
   threads.reserve(workers);
@@ -149,6 +183,8 @@ WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const 
     std::unique_lock lock(board->done_mutex);
     all_finished = board->all_finished.wait_until(lock, deadline, [&] { return board->finished_count == workers; });
   }
+  WorkersReport look;
+  if (!all_finished) look_at_the_deadline(*board, workers, look);
   if (!all_finished) {
     // A blocked thread cannot be killed or joined. Detach it and keep everything it may touch
     // alive; the lab reports the run and then ends the program.
@@ -162,6 +198,8 @@ WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const 
 
   WorkersReport report = snapshot(*board, workers);
   report.all_stopped = all_finished;
+  report.still_progressing = look.still_progressing;
+  report.still_attempting = look.still_attempting;
   if (board->failed_worker.load() >= 0) {
     report.ending = WorkersReport::Ending::crashed;
     report.what = board->failure;
@@ -266,9 +304,10 @@ private:
   std::vector<pid_t> alive_;
 };
 
-WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, const WorkerBody& body, Schedule schedule) {
+WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, const WorkerBody& body, Schedule schedule,
+                            const std::vector<int>& meeting_groups) {
   std::fflush(nullptr); // or each child would flush a copy of the parent's buffered output
-  MappedShared<Board<ProcessForm>> board(workers);
+  MappedShared<Board<ProcessForm>> board(workers, meeting_groups);
   SignalGuard signals;
   Children children;
   const pid_t parent = ::getpid();
@@ -282,6 +321,7 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
 
   WorkersReport::Ending ending = WorkersReport::Ending::finished;
   std::string what;
+  WorkersReport look;
   while (!children.empty()) {
     if (auto abnormal = children.reap_exited()) {
       ending = WorkersReport::Ending::crashed;
@@ -291,6 +331,7 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
     if (g_pending_signal != 0) break;
     if (Clock::now() >= deadline) {
       ending = WorkersReport::Ending::timed_out;
+      look_at_the_deadline(*board, workers, look);
       break;
     }
     if (!children.empty()) std::this_thread::sleep_for(kWatchInterval);
@@ -305,6 +346,8 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
 
   WorkersReport report = snapshot(*board, workers);
   report.ending = ending;
+  report.still_progressing = look.still_progressing;
+  report.still_attempting = look.still_attempting;
   report.what = ending == WorkersReport::Ending::timed_out ? deadline_text(timeout, report) : what;
   return report;
 }
@@ -316,12 +359,16 @@ int current_worker() noexcept { return t_current_worker; }
 void mark_threads_abandoned() noexcept { g_threads_abandoned.store(true); }
 
 WorkersReport run_workers(FormKind form, int workers, std::chrono::milliseconds timeout, const WorkerBody& body,
-                          Schedule schedule) {
+                          Schedule schedule, const std::vector<int>& meeting_groups) {
   if (workers < 1 || workers > kMaxWorkers)
     throw std::invalid_argument(fmt::format("workers must be 1 to {}, not {}", kMaxWorkers, workers));
+  if (!meeting_groups.empty() && (std::ssize(meeting_groups) != workers ||
+                                  std::ranges::any_of(meeting_groups, [](int g) { return g < 0 || g >= kMaxWorkers; })))
+    throw std::invalid_argument(
+        fmt::format("meeting_groups must give each worker a group from 0 to {}", kMaxWorkers - 1));
   spdlog::debug("starting {} {} workers, deadline {} ms", workers, to_string(form), timeout.count());
-  return form == FormKind::thread ? run_threads(workers, timeout, body, schedule)
-                                  : run_processes(workers, timeout, body, schedule);
+  return form == FormKind::thread ? run_threads(workers, timeout, body, schedule, meeting_groups)
+                                  : run_processes(workers, timeout, body, schedule, meeting_groups);
 }
 
 } // namespace hazardlab

@@ -93,10 +93,10 @@ int main(int argc, char** argv) {
   }
 
   fmt::print("hazardlab tour · {} schedule · {} cores\n\n", schedule, ::sysconf(_SC_NPROCESSORS_ONLN));
-  fmt::print("{:<12} {:<8} {:<28} {:<22} {:>10}  {}\n", "lab", "form", "variant", "outcome", "elapsed", "measured");
-  fmt::print("{}\n", std::string(126, '-'));
+  fmt::print("{:<12} {:<8} {:<28} {:<26} {:>10}  {}\n", "lab", "form", "variant", "outcome", "elapsed", "measured");
+  fmt::print("{}\n", std::string(130, '-'));
   for (const auto& r : rows)
-    fmt::print("{:<12} {:<8} {:<28} {:<22} {:>7.1f} ms  {}\n", r.lab, r.form, r.variant, r.outcome, r.elapsed_ms,
+    fmt::print("{:<12} {:<8} {:<28} {:<26} {:>7.1f} ms  {}\n", r.lab, r.form, r.variant, r.outcome, r.elapsed_ms,
                r.measured);
   if (failures > 0) {
     fmt::print(stderr, "\n{} run(s) failed: a lab gave no report or a reference fix was not correct\n", failures);

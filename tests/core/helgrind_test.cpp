@@ -15,8 +15,12 @@ TEST(CoreHelgrindThreadForm, PrimitivesAreCleanUnderHelgrind) {
   const auto run = hazardlab::testing::run(
       {"valgrind", "--tool=helgrind", "--suppressions=" + std::string(HAZARDLAB_SOURCE_DIR) + "/scripts/helgrind.supp",
        hazardlab::testing::bin_path("core_tests"),
+       // Left out: a test in which one worker reads another's wait record *while* it waits. The
+       // record is a relaxed atomic, which Helgrind does not model (see docs/tools.md); the
+       // watchdog reads records only once the workers are stopped or abandoned.
        "--gtest_filter=SemaphoreTest/ThreadForm.*:BarrierTest/ThreadForm.*:WorkersTest/ThreadForm.*:"
-       "ScheduleTest/ThreadForm.*:TracedLockTest/ThreadForm.*"});
+       "ScheduleTest/ThreadForm.*:TracedLockTest/ThreadForm.*"
+       "-TracedLockTest/ThreadForm.SemaphoreWaitsAreRecordedWhileTheyLast"});
   ASSERT_EQ(run.exit_status, 0) << run.out << run.err;
   EXPECT_NE(run.out.find("[  PASSED  ]"), std::string::npos) << run.out;
   EXPECT_EQ(run.out.find("[  FAILED  ]"), std::string::npos) << run.out;

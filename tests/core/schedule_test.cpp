@@ -1,6 +1,7 @@
 // The forced schedule's hazard point: on the first pass every worker is inside the window at
 // once; the meeting waits for a worker that cannot come only as long as its patience, and once;
-// later passes and the natural schedule never wait.
+// later passes and the natural schedule never wait. With meeting groups, each group meets on its
+// own, so roles whose windows never overlap do not wait out the patience for each other.
 #include "form_names.hpp"
 #include "leftovers.hpp"
 
@@ -9,8 +10,13 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <stdexcept>
+#include <thread>
+#include <vector>
 
 namespace {
 
@@ -106,12 +112,128 @@ TYPED_TEST(ScheduleTest, NaturalNeverWaits) {
 
 TYPED_TEST(ScheduleTest, ForcedMeetingGivesUpOnAWorkerThatCannotCome) {
   // The situation of a correct fix: the run still finishes, worker 0 having waited for the
-  // patience (counted from the start, which comes after `before`), and not for ever.
+  // patience (counted from its own arrival, which comes after `before`), and not for ever.
   auto late = hazardlab::place<TypeParam, LateArrival>();
   const auto before = steady_ns();
   const auto report = with_a_late_arrival<TypeParam>(*late, Schedule::forced);
   ASSERT_EQ(report.ending, WorkersReport::Ending::finished) << report.what;
   EXPECT_GE(std::chrono::nanoseconds(late->left_ns.load() - before), hazardlab::kForcedMeetingPatience);
+}
+
+// ---- meeting groups ------------------------------------------------------------------------
+
+// Two roles whose windows never overlap, as producers putting and consumers taking: workers 0 and
+// 1 (group 0) pass their first hazard point before workers 2 and 3 (group 1) can even reach
+// theirs. Worker 3 also comes a little after worker 2 (10 ms after it has entered), so that
+// worker 2 sees it only if its meeting waits for it.
+constexpr int kPerRole = 2;
+const std::vector<int> kTwoRoles{0, 0, 1, 1};
+
+struct TwoRoles {
+  std::array<std::atomic<int>, 2> entered{};     // per group: workers that have entered their first pass
+  std::array<std::atomic<int>, 2> fewest_seen{}; // per group: the fewest of its own a worker saw on leaving
+  std::atomic<int> group_1_seen_by_group_0{0};   // the most of group 1 a group-0 worker saw inside the window
+  std::atomic<int> group_0_passed{0};            // group-0 workers past their first hazard point
+  std::atomic<std::int64_t> group_0_left_ns{0};  // when a group-0 worker left it (steady clock), the latest
+  TwoRoles() {
+    for (auto& fewest : fewest_seen)
+      fewest.store(1'000);
+  }
+};
+
+void lower_to(std::atomic<int>& fewest, int seen) {
+  for (int now = fewest.load(); seen < now && !fewest.compare_exchange_weak(now, seen);) {
+  }
+}
+
+template <class T>
+void raise_to(std::atomic<T>& most, T seen) {
+  for (T now = most.load(); seen > now && !most.compare_exchange_weak(now, seen);) {
+  }
+}
+
+template <class Form>
+WorkersReport two_roles(TwoRoles& roles, const std::vector<int>& meeting_groups) {
+  return hazardlab::run_workers<Form>(
+      2 * kPerRole, 30s,
+      [r = &roles](Worker& worker) {
+        const int group = worker.id() < kPerRole ? 0 : 1;
+        if (group == 1) {
+          // Relaxed, as a lab's own flag would be: the meeting must not depend on any ordering.
+          while (r->group_0_passed.load(std::memory_order_relaxed) < kPerRole)
+            std::this_thread::yield();
+          if (worker.id() == 3) {
+            while (r->entered[1].load(std::memory_order_relaxed) < 1)
+              std::this_thread::yield();
+            std::this_thread::sleep_for(10ms);
+          }
+        }
+        r->entered[group].fetch_add(1);
+        worker.hazard_point();
+        lower_to(r->fewest_seen[group], r->entered[group].load());
+        if (group == 0) {
+          raise_to(r->group_1_seen_by_group_0, r->entered[1].load());
+          raise_to(r->group_0_left_ns, steady_ns());
+          r->group_0_passed.fetch_add(1, std::memory_order_relaxed);
+        }
+        worker.hazard_point(); // a later pass never waits for anyone
+      },
+      Schedule::forced, meeting_groups);
+}
+
+TYPED_TEST(ScheduleTest, ForcedMeetingGroupsEachMeetTheirOwn) {
+  for (int trial = 0; trial < 5; ++trial) {
+    SCOPED_TRACE(::testing::Message() << "trial " << trial);
+    auto roles = hazardlab::place<TypeParam, TwoRoles>();
+    const auto report = two_roles<TypeParam>(*roles, kTwoRoles);
+    ASSERT_EQ(report.ending, WorkersReport::Ending::finished) << report.what;
+    // The setup: group 1 really could not come while group 0 was inside its window.
+    EXPECT_EQ(roles->group_1_seen_by_group_0.load(), 0);
+    // Group 0 met: nobody of it left its first hazard point before both had entered.
+    EXPECT_EQ(roles->fewest_seen[0].load(), kPerRole);
+    // And so did group 1, the late worker 3 included. It can only because group 0 went on as
+    // soon as it had met, without waiting out the patience for group 1: a meeting held after the
+    // patience waits for nobody, and worker 2 would leave before worker 3 comes.
+    EXPECT_EQ(roles->fewest_seen[1].load(), kPerRole);
+  }
+}
+
+TYPED_TEST(ScheduleTest, ForcedMeetingWithoutGroupsWaitsOutThePatience) {
+  // The contrast: one meeting for all four, where group 0 waits for a group 1 that cannot come
+  // until group 0 has gone on. The run still finishes, group 0 having met each other (and waited
+  // for the patience, counted from the start, which comes after `before`).
+  auto roles = hazardlab::place<TypeParam, TwoRoles>();
+  const auto before = steady_ns();
+  const auto report = two_roles<TypeParam>(*roles, {});
+  ASSERT_EQ(report.ending, WorkersReport::Ending::finished) << report.what;
+  EXPECT_EQ(roles->group_1_seen_by_group_0.load(), 0);
+  EXPECT_EQ(roles->fewest_seen[0].load(), kPerRole);
+  EXPECT_GE(std::chrono::nanoseconds(roles->group_0_left_ns.load() - before), hazardlab::kForcedMeetingPatience);
+  EXPECT_GE(report.elapsed_ms, static_cast<double>(hazardlab::kForcedMeetingPatience.count()));
+}
+
+TYPED_TEST(ScheduleTest, BadMeetingGroupsAreRefusedBeforeAnyWorkerRuns) {
+  auto ran = hazardlab::place<TypeParam, std::atomic<int>>(0);
+  const auto body = [r = ran.get()](Worker& worker) {
+    r->fetch_add(1);
+    worker.hazard_point();
+  };
+  const std::vector<std::vector<int>> bad{
+      {0, 0, 1},                         // one group short
+      {0, 0, 1, 1, 1},                   // one group too many
+      {0, 0, 1, -1},                     // a negative group
+      {0, 0, 1, hazardlab::kMaxWorkers}, // past the last group
+  };
+  for (const auto& groups : bad) {
+    SCOPED_TRACE(::testing::PrintToString(groups));
+    EXPECT_THROW(hazardlab::run_workers<TypeParam>(4, 30s, body, Schedule::forced, groups), std::invalid_argument);
+  }
+  EXPECT_EQ(ran->load(), 0);
+  // The last group is a group like any other (and groups need not be numbered from 0).
+  const auto report = hazardlab::run_workers<TypeParam>(4, 30s, body, Schedule::forced,
+                                                        {3, 3, hazardlab::kMaxWorkers - 1, hazardlab::kMaxWorkers - 1});
+  ASSERT_EQ(report.ending, WorkersReport::Ending::finished) << report.what;
+  EXPECT_EQ(ran->load(), 4);
 }
 
 } // namespace

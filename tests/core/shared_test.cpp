@@ -1,6 +1,7 @@
 // Both forms spawn N workers, run each body exactly once with ids 0..N-1, and state placed with
 // place<Form, T>() is the same object for every worker and the caller. For the process form that
-// proves the mapping really is shared: the children write, the parent reads.
+// proves the mapping really is shared: the children write, the parent reads. The same holds for
+// arrays placed with place_array<Form, T>(n), whose length is known only at run time.
 #include "form_names.hpp"
 #include "leftovers.hpp"
 
@@ -14,7 +15,9 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <set>
 #include <string>
 #include <type_traits>
@@ -125,6 +128,107 @@ TYPED_TEST(SharedState, PlacingCreatesNoSharedMemoryObject) {
   }
   const auto after = hazardlab::testing::shm_objects();
   EXPECT_TRUE(std::ranges::includes(before, after)) << ::testing::PrintToString(after);
+}
+
+// ---- placed arrays -------------------------------------------------------------------------
+
+// What worker code writes into item i: never 0, and different for neighbours.
+constexpr std::uint32_t mark(std::size_t i) { return static_cast<std::uint32_t>(i * 2'654'435'761u) | 1u; }
+
+TYPED_TEST(SharedState, AnArrayStartsZeroAndCarriesTheWorkersWrites) {
+  // A million counters, each written by one of 4 workers (in stripes, so that every page has
+  // items of every worker) and read by the caller afterwards.
+  using Form = TypeParam;
+  using Counter = std::atomic<std::uint32_t>;
+  constexpr std::size_t kItems = 1'000'000;
+  constexpr int kWorkers = 4;
+  auto items = hazardlab::place_array<Form, Counter>(kItems);
+  ASSERT_EQ(items.size(), kItems);
+  ASSERT_EQ(items.data(), &items[0]);
+  std::size_t nonzero = 0;
+  for (std::size_t i = 0; i < kItems; ++i)
+    nonzero += items[i].load() != 0;
+  EXPECT_EQ(nonzero, 0u);
+
+  const auto report = hazardlab::run_workers<Form>(kWorkers, 30s, [data = items.data()](Worker& worker) {
+    for (std::size_t i = static_cast<std::size_t>(worker.id()); i < kItems; i += kWorkers)
+      data[i].store(mark(i), std::memory_order_relaxed);
+  });
+  ASSERT_EQ(report.ending, WorkersReport::Ending::finished) << report.what;
+  std::size_t wrong = 0;
+  std::size_t first_wrong = kItems;
+  for (std::size_t i = 0; i < kItems; ++i) {
+    if (items[i].load() == mark(i)) continue;
+    ++wrong;
+    first_wrong = std::min(first_wrong, i);
+  }
+  EXPECT_EQ(wrong, 0u) << "first at item " << first_wrong; // the last item too: the whole array is shared
+}
+
+// A type whose value-initialization is not all-zero bytes: it shows the items are constructed,
+// not merely zeroed memory (a fresh mapping is zero anyway).
+struct Slot {
+  std::atomic<int> owner{-1};
+  std::atomic<std::uint32_t> count{0};
+};
+
+TYPED_TEST(SharedState, AnArrayIsValueInitialized) {
+  using Form = TypeParam;
+  constexpr std::size_t kItems = 64;
+  {
+    // Leave bytes that are not zero where the heap form's next allocation of this size is likely
+    // to land, so that an array not value-initialized would show them.
+    auto dirty = std::make_unique<int[]>(kItems);
+    volatile int* bytes = dirty.get(); // volatile: stores the compiler may not drop before the free
+    for (std::size_t i = 0; i < kItems; ++i)
+      bytes[i] = -1;
+  }
+  auto ints = hazardlab::place_array<Form, int>(kItems);
+  auto slots = hazardlab::place_array<Form, Slot>(3);
+  for (std::size_t i = 0; i < kItems; ++i)
+    EXPECT_EQ(ints[i], 0) << "item " << i;
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    EXPECT_EQ(slots[i].owner.load(), -1) << "slot " << i;
+    EXPECT_EQ(slots[i].count.load(), 0u) << "slot " << i;
+  }
+}
+
+TYPED_TEST(SharedState, AnEmptyArrayIsAllowed) {
+  using Form = TypeParam;
+  auto none = hazardlab::place_array<Form, std::atomic<std::uint32_t>>(0);
+  EXPECT_EQ(none.size(), 0u);
+  auto moved = std::move(none); // and moving it, and letting both holders go, is harmless
+  EXPECT_EQ(moved.size(), 0u);
+  EXPECT_EQ(none.size(), 0u);
+}
+
+TYPED_TEST(SharedState, AMovedArrayKeepsItsItemsAndStaysShared) {
+  using Form = TypeParam;
+  constexpr std::size_t kItems = 4'096;
+  auto items = hazardlab::place_array<Form, std::atomic<std::uint32_t>>(kItems);
+  for (std::size_t i = 0; i < kItems; ++i)
+    items[i].store(mark(i));
+  auto* const where = items.data();
+  auto moved = std::move(items); // the mapping (or heap block) moves with its holder
+  EXPECT_EQ(items.size(), 0u);
+  EXPECT_EQ(items.data(), nullptr);
+  ASSERT_EQ(moved.size(), kItems);
+  EXPECT_EQ(moved.data(), where);
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i < kItems; ++i)
+    kept += moved[i].load() == mark(i);
+  EXPECT_EQ(kept, kItems);
+
+  // Still shared after the move: the workers' writes through it reach the caller.
+  const auto report = hazardlab::run_workers<Form>(2, 30s, [data = moved.data()](Worker& worker) {
+    for (std::size_t i = static_cast<std::size_t>(worker.id()); i < kItems; i += 2)
+      data[i].fetch_add(1);
+  });
+  ASSERT_EQ(report.ending, WorkersReport::Ending::finished) << report.what;
+  std::size_t bumped = 0;
+  for (std::size_t i = 0; i < kItems; ++i)
+    bumped += moved[i].load() == mark(i) + 1;
+  EXPECT_EQ(bumped, kItems);
 }
 
 } // namespace

@@ -68,6 +68,9 @@ struct LabSpec {
   // Checks what the options cannot say alone (a variant that needs another option's value):
   // returns the one-line error, or an empty string when the run may go ahead.
   std::function<std::string(const std::string& variant, const RunContext& context)> validate;
+  // For a lab whose workers have roles (producers and consumers): how many workers its own
+  // options ask for. Then --workers is not offered, and validate() must check the count.
+  std::function<int()> worker_count;
 };
 
 int lab_main(const LabSpec& lab, int argc, char** argv);

@@ -31,6 +31,8 @@ struct ThreadForm {
   using Semaphore = PosixSemaphore<Sharing::thread>;
   template <class T>
   using Shared = HeapShared<T>;
+  template <class T>
+  using SharedArray = HeapSharedArray<T>;
 };
 
 // Workers are fork()ed children; shared state is in an anonymous shared mapping. Every
@@ -45,6 +47,8 @@ struct ProcessForm {
   using Semaphore = PosixSemaphore<Sharing::process>;
   template <class T>
   using Shared = MappedShared<T>;
+  template <class T>
+  using SharedArray = MappedSharedArray<T>;
 };
 
 // Constructs a T where all of the form's workers can reach it. For the process form, call it
@@ -52,6 +56,12 @@ struct ProcessForm {
 template <class Form, class T, class... Args>
 typename Form::template Shared<T> place(Args&&... args) {
   return typename Form::template Shared<T>(std::forward<Args>(args)...);
+}
+
+// `size` value-initialized Ts, placed as place() places one.
+template <class Form, class T>
+typename Form::template SharedArray<T> place_array(std::size_t size) {
+  return typename Form::template SharedArray<T>(size);
 }
 
 } // namespace hazardlab

@@ -38,10 +38,15 @@ struct RunResult {
 
 // 1234567 -> "1,234,567": the numbers a student reads.
 std::string grouped(std::uint64_t n);
+// (1, "item", "items") -> "1 item"; (1204, ...) -> "1,204 items"
+std::string counted(std::uint64_t n, std::string_view one, std::string_view many);
 
 // A run whose workers did not all finish: stuck (the watchdog's deadline) or crashed, with the
 // watchdog's per-worker report. Empty when they finished and the lab should check its invariant.
-std::optional<RunResult> unfinished_run(const WorkersReport& report);
+// The kind is "timeout" when nothing moved at the deadline (explain_stuck may then find a
+// deadlock), "too-slow" when the workers were still making progress. `worker_names` (optional)
+// calls the workers by their roles: "producer 0" rather than "worker 0".
+std::optional<RunResult> unfinished_run(const WorkersReport& report, const std::vector<std::string>& worker_names = {});
 
 // Outcomes of K trials, jcstress-style: which outcomes and how often, and the spread of every
 // numeric metric.

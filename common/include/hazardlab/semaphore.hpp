@@ -35,9 +35,9 @@ public:
   void release() {
     if (::sem_post(&sem_) != 0) throw std::system_error(errno, std::generic_category(), "sem_post");
   }
-  int value() noexcept {
+  int value() const noexcept {
     int v = 0;
-    ::sem_getvalue(&sem_, &v);
+    ::sem_getvalue(const_cast<sem_t*>(&sem_), &v); // reads only; the C API just is not const
     return v;
   }
 

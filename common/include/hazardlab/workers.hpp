@@ -35,10 +35,15 @@ struct alignas(64) WorkerSlot {
   std::atomic<std::int64_t> finished_ns{0}; // steady clock when the body returned; 0 while running
 };
 
-// How long, at most, a forced run's first hazard point waits for the other workers to arrive. A
-// correct fix can keep its hazard point inside a critical section, where the others cannot
-// arrive: it then pays this wait once per run and goes on.
+// How long, at most, a forced run's first hazard point waits for the other workers to arrive,
+// counted from the first arrival of its group. A correct fix can keep its hazard point inside a
+// critical section, where the others cannot arrive: it then pays this wait once per run and goes
+// on.
 inline constexpr std::chrono::milliseconds kForcedMeetingPatience{250};
+
+// At the deadline the watchdog watches the board this long more before it gives up on the
+// workers, to tell a frozen run (nothing moves) from one that is only too slow.
+inline constexpr std::chrono::milliseconds kDeadlineLook{100};
 
 // What a worker's code sees of the run.
 class Worker {
@@ -51,9 +56,10 @@ public:
   // A hazard point marks where broken code is exposed: between a read and its write, between
   // taking one lock and the next. Under the natural schedule it does nothing. Under the forced
   // schedule:
-  //  - the first time, it waits until every worker has reached its own first hazard point (at
-  //    most kForcedMeetingPatience), so all of them are inside the window together and the bad
-  //    interleaving happens on every run, on any number of cores;
+  //  - the first time, it waits until every worker (of its meeting group, see run_workers) has
+  //    reached its own first hazard point (at most kForcedMeetingPatience after the first of them
+  //    arrived), so all of them are inside the window together and the bad interleaving happens
+  //    on every run, on any number of cores;
   //  - every later time, it yields, giving the CPU to another worker inside the window.
   // Neither orders anything (the meeting is a relaxed atomic count), so the racing accesses stay
   // unordered and ThreadSanitizer and Helgrind still see the race.
@@ -107,15 +113,23 @@ struct WorkersReport {
   // Every worker has stopped touching the shared state: finished, or killed and reaped. False
   // after a thread-form timeout, whose abandoned threads may still be running: read no state then.
   bool all_stopped = true;
+  // For timed_out: whether any worker's progress (or attempts) still changed during the
+  // kDeadlineLook after the deadline. A frozen run moves neither; a livelocked one only attempts.
+  bool still_progressing = false;
+  bool still_attempting = false;
 };
 
+// `meeting_groups` (one number per worker, or empty for a single group) says who meets whom at
+// the forced schedule's first hazard point: workers of different roles whose windows never
+// overlap (producers putting, consumers taking) each meet their own kind instead of waiting out
+// the patience for workers that cannot come.
 WorkersReport run_workers(FormKind form, int workers, std::chrono::milliseconds timeout, const WorkerBody& body,
-                          Schedule schedule = Schedule::natural);
+                          Schedule schedule = Schedule::natural, const std::vector<int>& meeting_groups = {});
 
 template <class Form>
 WorkersReport run_workers(int workers, std::chrono::milliseconds timeout, const WorkerBody& body,
-                          Schedule schedule = Schedule::natural) {
-  return run_workers(Form::kind, workers, timeout, body, schedule);
+                          Schedule schedule = Schedule::natural, const std::vector<int>& meeting_groups = {}) {
+  return run_workers(Form::kind, workers, timeout, body, schedule, meeting_groups);
 }
 
 } // namespace hazardlab

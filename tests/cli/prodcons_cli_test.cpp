@@ -1,0 +1,97 @@
+// Lab 05 command-line tests: the lab's own options and their ranges, the workers it counts for
+// itself (producers plus consumers, no --workers), and the variants it lists.
+#include "lab_run.hpp"
+#include "leftovers.hpp"
+
+#include "hazardlab/outcome.hpp"
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <tuple>
+
+namespace {
+
+// (arguments, text the one error line must contain)
+using BadInput = std::tuple<std::vector<std::string>, std::string>;
+
+class ProdconsBadInput : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(ProdconsBadInput, ExitsTwoWithOneLineNamingTheOption) {
+  const auto& [args, expected] = GetParam();
+  hazardlab::testing::expect_usage_error("prodcons", args, expected);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Prodcons, ProdconsBadInput,
+    ::testing::Values(
+        BadInput{{"--producers", "0"}, "prodcons: error: --producers: Value 0 not in range 1 to 63"},
+        BadInput{{"--producers", "64"}, "prodcons: error: --producers: Value 64 not in range 1 to 63"},
+        BadInput{{"--consumers", "64"}, "prodcons: error: --consumers: Value 64 not in range 1 to 63"},
+        BadInput{{"--capacity", "0"}, "prodcons: error: --capacity: Value 0 not in range 1 to 4096"},
+        BadInput{{"--capacity", "4097"}, "prodcons: error: --capacity: Value 4097 not in range 1 to 4096"},
+        BadInput{{"--items", "0"}, "prodcons: error: --items: Value 0 not in range 1 to 10000000"},
+        BadInput{{"--items", "10000001"}, "prodcons: error: --items: Value 10000001 not in range 1 to 10000000"},
+        BadInput{{"--producers", "40", "--consumers", "30"},
+                 "prodcons: error: --producers plus --consumers must be at most 64, not 70"},
+        BadInput{{"--producers", "32", "--consumers", "33"},
+                 "prodcons: error: --producers plus --consumers must be at most 64, not 65"},
+        // The lab counts its workers by role: --workers is refused with the reason.
+        BadInput{{"--workers", "4"},
+                 "prodcons: error: --workers: this lab counts its workers by role instead (see --help)"},
+        // broken is lab 02's variant; this lab names what each one breaks.
+        BadInput{{"--variant", "broken"},
+                 "prodcons: error: --variant: broken not in "
+                 "{broken-no-mutex,broken-mutex-first,broken-no-empty-count,"
+                 "broken-no-shutdown,"}));
+
+TEST(ProdconsCli, ListNamesEveryVariantInBothForms) {
+  const auto done = hazardlab::testing::run({hazardlab::testing::bin_path("prodcons"), "--list", "--json"});
+  ASSERT_EQ(done.exit_status, 0) << done.err;
+  std::map<std::string, std::vector<std::string>> forms;
+  for (const auto& v : nlohmann::json::parse(done.out))
+    forms[v["variant"]] = v["forms"].get<std::vector<std::string>>();
+  std::vector<std::string> expected{"broken-no-mutex", "broken-mutex-first", "broken-no-empty-count",
+                                    "broken-no-shutdown", "exercise"};
+#ifdef HAZARDLAB_WITH_SOLUTIONS
+  expected.insert(expected.end(), {"fixed", "fixed-condvar"});
+#endif
+  EXPECT_EQ(forms.size(), expected.size()) << done.out;
+  for (const auto& variant : expected)
+    EXPECT_EQ(forms[variant], (std::vector<std::string>{"thread", "process"})) << variant;
+}
+
+TEST(ProdconsCli, WorkersAreTheProducersPlusTheConsumers) {
+  // A stuck run names every worker: the three producers finished, the five consumers did not.
+  const hazardlab::testing::AdoptOrphans adopt;
+  const auto run = hazardlab::testing::run_lab_json("prodcons", {"--variant", "broken-no-shutdown", "--producers", "3",
+                                                                 "--consumers", "5", "--capacity", "4", "--items",
+                                                                 "100", "--timeout", "500"});
+  EXPECT_EQ(run.process.exit_status, hazardlab::kExitStuck) << run.process.err;
+  ASSERT_TRUE(run.report.is_object()) << run.process.out;
+  EXPECT_EQ(run.report.at("workers"), 8);
+  EXPECT_EQ(run.report.at("outcome"), "stuck:at-shutdown");
+  const auto& workers = run.report.at("metrics").at("workers");
+  ASSERT_EQ(workers.size(), 8u);
+  for (int w = 0; w < 8; ++w)
+    EXPECT_EQ(workers[w].at("finished"), w < 3) << "worker " << w;
+  EXPECT_TRUE(hazardlab::testing::children_of(::getpid()).empty());
+}
+
+TEST(ProdconsCli, CorrectRunSaysEveryItemWasConsumedOnce) {
+#ifndef HAZARDLAB_WITH_SOLUTIONS
+  GTEST_SKIP() << "needs solutions/05-producer-consumer";
+#endif
+  const auto run = hazardlab::testing::run_lab_json(
+      "prodcons", {"--variant", "fixed", "--producers", "1", "--consumers", "6", "--capacity", "3", "--items", "1001"});
+  EXPECT_EQ(run.process.exit_status, hazardlab::kExitCorrect) << run.process.err;
+  ASSERT_TRUE(run.report.is_object()) << run.process.out;
+  EXPECT_EQ(run.report.at("workers"), 7);
+  EXPECT_EQ(run.report.at("metrics").at("exactly_once"), 1001);
+  EXPECT_TRUE(run.report.at("summary").get<std::string>().starts_with(
+      "1,001 items, each consumed exactly once; the ring held at most "))
+      << run.report.at("summary");
+  EXPECT_TRUE(run.report.at("metrics").contains("items_per_s"));
+}
+
+} // namespace
