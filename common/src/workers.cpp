@@ -184,7 +184,11 @@ WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const 
     all_finished = board->all_finished.wait_until(lock, deadline, [&] { return board->finished_count == workers; });
   }
   WorkersReport look;
-  if (!all_finished) look_at_the_deadline(*board, workers, look);
+  if (!all_finished) {
+    look_at_the_deadline(*board, workers, look);
+    std::unique_lock lock(board->done_mutex); // the last of them may have finished during the look
+    all_finished = board->finished_count == workers;
+  }
   if (!all_finished) {
     // A blocked thread cannot be killed or joined. Detach it and keep everything it may touch
     // alive; the lab reports the run and then ends the program.
@@ -330,8 +334,13 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
     }
     if (g_pending_signal != 0) break;
     if (Clock::now() >= deadline) {
-      ending = WorkersReport::Ending::timed_out;
       look_at_the_deadline(*board, workers, look);
+      if (auto abnormal = children.reap_exited()) { // what happened during the look counts too
+        ending = WorkersReport::Ending::crashed;
+        what = describe_child_status(abnormal->first, abnormal->second, *board);
+      } else if (!children.empty()) {
+        ending = WorkersReport::Ending::timed_out;
+      }
       break;
     }
     if (!children.empty()) std::this_thread::sleep_for(kWatchInterval);
