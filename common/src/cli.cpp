@@ -106,14 +106,15 @@ void print_human(const LabSpec& lab, const CommonOptions& o, const TrialStats& s
     if (it->is_primitive()) scalars.push_back(fmt::format("{}={}", it.key(), metric_text(*it)));
   if (!scalars.empty()) fmt::print("metrics   {}\n", fmt::join(scalars, "  "));
   fmt::print("elapsed   {:.1f} ms\n", r.elapsed_ms);
-  if (stats.trials() < o.trials && stats.trials() == 1)
+  const bool stopped_early = stats.trials() < o.trials; // only a frozen thread-form run stops the trials
+  if (stopped_early && stats.trials() == 1)
     fmt::print("\nstopped after trial 1 of {}: the threads of a frozen run cannot be taken back, so no trial can "
                "follow it in this process\n",
                o.trials);
   if (stats.trials() <= 1) return;
 
   fmt::print("\n{} trials{}: how often each outcome happened\n", stats.trials(),
-             stats.trials() < o.trials
+             stopped_early
                  ? fmt::format(" (stopped early, of {} asked: the last one froze, and a frozen thread-form run's "
                                "threads cannot be taken back)",
                                o.trials)

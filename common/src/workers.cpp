@@ -132,26 +132,15 @@ WorkersReport snapshot(const Board<Form>& board, int workers) {
   return report;
 }
 
-// Progress and attempts of every worker, to compare before and after the deadline's look.
-template <class Form>
-std::pair<std::vector<std::uint64_t>, std::vector<std::uint64_t>> counters(const Board<Form>& board, int workers) {
-  std::pair<std::vector<std::uint64_t>, std::vector<std::uint64_t>> now;
-  for (int i = 0; i < workers; ++i) {
-    now.first.push_back(board.slots[i].progress.load(std::memory_order_relaxed));
-    now.second.push_back(board.slots[i].attempts.load(std::memory_order_relaxed));
-  }
-  return now;
-}
-
 // At the deadline: does anything still move? (The workers are still alive: the thread form has not
 // abandoned them yet, the process form has not killed them.)
 template <class Form>
 void look_at_the_deadline(const Board<Form>& board, int workers, WorkersReport& report) {
-  const auto before = counters(board, workers);
+  const auto before = snapshot(board, workers);
   std::this_thread::sleep_for(kDeadlineLook);
-  const auto after = counters(board, workers);
-  report.still_progressing = before.first != after.first;
-  report.still_attempting = before.second != after.second;
+  const auto after = snapshot(board, workers);
+  report.still_progressing = before.progress != after.progress;
+  report.still_attempting = before.attempts != after.attempts;
 }
 
 std::string deadline_text(std::chrono::milliseconds timeout, const WorkersReport& report) {

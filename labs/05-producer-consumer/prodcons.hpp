@@ -68,6 +68,10 @@ inline std::uint64_t share_of(const Params& params, int p) {
   const auto producers = static_cast<std::uint64_t>(params.producers);
   return params.items / producers + (static_cast<std::uint64_t>(p) < params.items % producers ? 1 : 0);
 }
+// Whether a producer made this item: not an empty slot, a pill, or a torn read.
+inline bool made_by_a_producer(const Params& params, Item item) {
+  return item.producer >= 0 && item.producer < params.producers && item.sequence < share_of(params, item.producer);
+}
 inline std::uint64_t first_of(const Params& params, int p) {
   std::uint64_t first = 0;
   for (int q = 0; q < p; ++q)
@@ -272,8 +276,7 @@ hazardlab::RunResult judge(const Params& params, const State<Form>& s, const std
     // old item, already consumed, or nothing at all when two producers filled the slot at once).
     for (int i = 0; i < Ring::kNamed && static_cast<std::uint64_t>(i) < overwritten; ++i) {
       const Item victim = ring.first_overwritten[i].load(std::memory_order_relaxed);
-      if (victim.producer >= 0 && victim.producer < params.producers &&
-          victim.sequence < share_of(params, victim.producer) &&
+      if (made_by_a_producer(params, victim) &&
           times_consumed[first_of(params, victim.producer) + victim.sequence].load(std::memory_order_relaxed) == 0)
         result.details.push_back(fmt::format("item {} overwritten before anyone consumed it", name_of(victim)));
     }
@@ -362,8 +365,7 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
     }
     if (forced) give_producers_a_head_start(*s);
     while (const std::optional<Item> item = Variant::take(*s, worker)) {
-      if (item->producer < 0 || item->producer >= params.producers ||
-          item->sequence >= share_of(params, item->producer))
+      if (!made_by_a_producer(params, *item))
         s->phantoms.fetch_add(1, std::memory_order_relaxed);
       else
         tally[first[item->producer] + item->sequence].fetch_add(1, std::memory_order_relaxed);

@@ -120,9 +120,9 @@ public:
     Lock(TracedLocks& locks, int index) noexcept : locks_(&locks), index_(index) {}
     void lock() {
       const int me = current_worker();
-      note_waiting(me, index_);
+      locks_->note_waiting(me, index_);
       locks_->mutexes_[index_].lock();
-      note_waiting(me, -1);
+      locks_->note_waiting(me, -1);
       locks_->holder_[index_].store(me, std::memory_order_relaxed);
     }
     bool try_lock() {
@@ -137,7 +137,6 @@ public:
     int index() const noexcept { return index_; }
 
   private:
-    void note_waiting(int worker, int lock) noexcept { locks_->note_waiting(worker, lock); }
     TracedLocks* locks_;
     int index_;
   };
