@@ -106,17 +106,17 @@ void print_human(const LabSpec& lab, const CommonOptions& o, const TrialStats& s
     if (it->is_primitive()) scalars.push_back(fmt::format("{}={}", it.key(), metric_text(*it)));
   if (!scalars.empty()) fmt::print("metrics   {}\n", fmt::join(scalars, "  "));
   fmt::print("elapsed   {:.1f} ms\n", r.elapsed_ms);
-  const bool stopped_early = stats.trials() < o.trials; // only a frozen thread-form run stops the trials
+  const bool stopped_early = stats.trials() < o.trials; // only a stuck thread-form run stops the trials
   if (stopped_early && stats.trials() == 1)
-    fmt::print("\nstopped after trial 1 of {}: the threads of a frozen run cannot be taken back, so no trial can "
+    fmt::print("\nstopped after trial 1 of {}: the threads of a stuck run cannot be taken back, so no trial can "
                "follow it in this process\n",
                o.trials);
   if (stats.trials() <= 1) return;
 
   fmt::print("\n{} trials{}: how often each outcome happened\n", stats.trials(),
              stopped_early
-                 ? fmt::format(" (stopped early, of {} asked: the last one froze, and a frozen thread-form run's "
-                               "threads cannot be taken back)",
+                 ? fmt::format(" (stopped early, of {} asked: the last one was stuck, and a stuck thread-form "
+                               "run's threads cannot be taken back)",
                                o.trials)
                  : "");
   for (const auto& [outcome, count] : stats.histogram()) {
@@ -124,8 +124,9 @@ void print_human(const LabSpec& lab, const CommonOptions& o, const TrialStats& s
     fmt::print("  {:<28} {:>6}  {:5.1f}%  {}\n", outcome, count, 100.0 * count / stats.trials(),
                std::string(static_cast<std::size_t>(bar), '#'));
   }
-  fmt::print("spread over the trials (min · p50 · mean · max):\n");
   const Json spread = stats.distribution();
+  if (spread.empty()) return; // every trial stuck: no numbers to spread
+  fmt::print("spread over the trials (min · p50 · mean · max):\n");
   for (auto it = spread.begin(); it != spread.end(); ++it)
     fmt::print("  {:<28} {} · {} · {} · {}\n", it.key(), metric_text((*it)["min"]), metric_text((*it)["p50"]),
                metric_text((*it)["mean"]), metric_text((*it)["max"]));
@@ -148,7 +149,7 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
       ->check(CLI::IsMember({"thread", "process"}));
   app.add_option("--variant", o.variant, "the variant to run (--list shows them)")->check(CLI::IsMember(variant_names));
   if (!lab.worker_count) {
-    app.add_option("--workers", o.workers, "number of workers")->check(CLI::Range(1, kMaxWorkers));
+    app.add_option("--workers", o.workers, "number of workers")->check(CLI::Range(lab.min_workers, kMaxWorkers));
   } else {
     // Not offered, but named in the error, so that a student who tries it learns why.
     app.add_option_function<std::string>(
@@ -165,7 +166,7 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
       ->check(CLI::Range(1, 100'000));
   app.add_option("--timeout", o.timeout_ms, "watchdog deadline of one run, in milliseconds")
       ->check(CLI::Range(1, 3'600'000));
-  app.add_option("--seed", o.seed, "seed for the lab's random choices (0: pick one and print it)")
+  app.add_option("--seed", o.seed, "seed for the lab's random choices (0: pick one; --json reports it)")
       ->check(CLI::Range(std::int64_t{0}, std::numeric_limits<std::int64_t>::max()));
   app.add_flag("--json", o.json, "print exactly one JSON object instead of the text report");
   app.add_option("--log-level", o.log_level, "log level on stderr")

@@ -53,19 +53,31 @@ std::optional<RunResult> unfinished_run(const WorkersReport& report, const std::
     result.kind = "too-slow";
     result.summary =
         fmt::format("too slow: {}, but they were still making progress (give it a longer --timeout)", report.what);
+  } else if (report.still_attempting) {
+    // Busy, but getting nowhere: the workers kept trying and none of them got a unit done.
+    result.kind = "livelock";
+    result.summary =
+        fmt::format("livelock: {}; they kept trying ({} in the last {} ms) but none made progress", report.what,
+                    counted(report.attempts_during_look, "attempt", "attempts"), kDeadlineLook.count());
   } else {
     result.kind = "timeout";
     result.summary = fmt::format("stuck: {}", report.what);
   }
   auto& per_worker = result.metrics["workers"] = nlohmann::ordered_json::array();
   for (std::size_t i = 0; i < report.progress.size(); ++i) {
+    const double cpu_ms = i < report.cpu_ms.size() ? report.cpu_ms[i] : 0.0;
     per_worker.push_back({{"worker", i},
                           {"finished", static_cast<bool>(report.finished[i])},
                           {"progress", report.progress[i]},
-                          {"attempts", report.attempts[i]}});
-    result.details.push_back(
+                          {"attempts", report.attempts[i]},
+                          {"cpu_ms", cpu_ms}});
+    std::string line =
         fmt::format("{}: {}, {} of work done", i < worker_names.size() ? worker_names[i] : fmt::format("worker {}", i),
-                    report.finished[i] ? "finished" : "NOT finished", counted(report.progress[i], "unit", "units")));
+                    report.finished[i] ? "finished" : "NOT finished", counted(report.progress[i], "unit", "units"));
+    if (report.attempts[i] > 0) line += fmt::format(" in {}", counted(report.attempts[i], "attempt", "attempts"));
+    // CPU against the wall: a frozen worker burns none, a spinning one as much as it gets.
+    line += fmt::format(", {:.1f} ms CPU of {:.1f} ms wall", cpu_ms, report.elapsed_ms);
+    result.details.push_back(std::move(line));
   }
   return result;
 }

@@ -6,7 +6,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <pthread.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +38,14 @@ std::int64_t now_ns() noexcept {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
 }
 
+std::int64_t cpu_clock_ns(clockid_t clock) noexcept {
+  timespec now{};
+  if (::clock_gettime(clock, &now) != 0) return -1; // the thread is gone
+  return static_cast<std::int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
+double to_ms(std::int64_t ns) noexcept { return static_cast<double>(ns) / 1e6; }
+
 // What the workers and the watchdog share: the start barrier and each worker's slot.
 template <class Form>
 struct Board {
@@ -51,6 +61,7 @@ struct Board {
     released_ns.compare_exchange_strong(unset, now_ns(), std::memory_order_relaxed);
   }
   void finished(int worker) {
+    slots[worker].cpu_ns.store(cpu_clock_ns(CLOCK_THREAD_CPUTIME_ID), std::memory_order_relaxed);
     slots[worker].finished_ns.store(now_ns(), std::memory_order_release);
     if constexpr (Form::kind == FormKind::thread) {
       typename Form::Lock lock(done_mutex);
@@ -105,6 +116,8 @@ void run_body(Board<Form>& board, int id, const WorkerBody& body, Schedule sched
   board.released();
   try {
     body(worker);
+  } catch (const WorkerStopped&) {
+    return; // the watchdog abandoned the run: the worker neither finished nor failed
   } catch (const std::exception& e) {
     board.failed(id, fmt::format("worker {} threw: {}", id, e.what()).c_str());
     board.finished(id);
@@ -123,6 +136,7 @@ WorkersReport snapshot(const Board<Form>& board, int workers) {
     report.progress.push_back(slot.progress.load(std::memory_order_relaxed));
     report.attempts.push_back(slot.attempts.load(std::memory_order_relaxed));
     report.finished.push_back(finished_ns != 0);
+    report.cpu_ms.push_back(to_ms(slot.cpu_ns.load(std::memory_order_relaxed)));
     last_finish = std::max(last_finish, finished_ns);
   }
   const bool all_finished = std::ranges::all_of(report.finished, [](bool f) { return f; });
@@ -141,6 +155,14 @@ void look_at_the_deadline(const Board<Form>& board, int workers, WorkersReport& 
   const auto after = snapshot(board, workers);
   report.still_progressing = before.progress != after.progress;
   report.still_attempting = before.attempts != after.attempts;
+  for (int i = 0; i < workers; ++i)
+    report.attempts_during_look += after.attempts[i] - before.attempts[i];
+}
+
+void keep_the_look(const WorkersReport& look, WorkersReport& report) {
+  report.still_progressing = look.still_progressing;
+  report.still_attempting = look.still_attempting;
+  report.attempts_during_look = look.attempts_during_look;
 }
 
 std::string deadline_text(std::chrono::milliseconds timeout, const WorkersReport& report) {
@@ -173,8 +195,16 @@ WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const 
     all_finished = board->all_finished.wait_until(lock, deadline, [&] { return board->finished_count == workers; });
   }
   WorkersReport look;
+  std::vector<std::int64_t> cpu_ns_at_deadline(workers, -1);
   if (!all_finished) {
     look_at_the_deadline(*board, workers, look);
+    // Read the CPU clocks of the threads still running before they are abandoned: a stopped thread
+    // takes its clock with it. (A finished one left its reading in its slot.)
+    for (int id = 0; id < workers; ++id) {
+      clockid_t clock{};
+      if (::pthread_getcpuclockid(threads[id].native_handle(), &clock) == 0)
+        cpu_ns_at_deadline[id] = cpu_clock_ns(clock);
+    }
     std::unique_lock lock(board->done_mutex); // the last of them may have finished during the look
     all_finished = board->finished_count == workers;
   }
@@ -191,8 +221,9 @@ WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const 
 
   WorkersReport report = snapshot(*board, workers);
   report.all_stopped = all_finished;
-  report.still_progressing = look.still_progressing;
-  report.still_attempting = look.still_attempting;
+  keep_the_look(look, report);
+  for (int id = 0; id < workers; ++id)
+    if (!report.finished[id] && cpu_ns_at_deadline[id] >= 0) report.cpu_ms[id] = to_ms(cpu_ns_at_deadline[id]);
   if (board->failed_worker.load() >= 0) {
     report.ending = WorkersReport::Ending::crashed;
     report.what = board->failure;
@@ -266,17 +297,19 @@ public:
   void add(pid_t pid) {
     by_worker_.push_back(pid);
     alive_.push_back(pid);
+    cpu_ms_.push_back(0);
   }
   bool empty() const noexcept { return alive_.empty(); }
+  // The CPU time (user + system) a reaped child burned, from its rusage.
+  double cpu_ms(int worker) const { return cpu_ms_[worker]; }
 
   // Reaps whoever has exited; returns the first abnormal exit as (worker, status).
   std::optional<std::pair<int, int>> reap_exited() {
     std::optional<std::pair<int, int>> abnormal;
     std::erase_if(alive_, [&](pid_t pid) {
       int status = 0;
-      if (::waitpid(pid, &status, WNOHANG) != pid) return false;
-      if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !abnormal)
-        abnormal = {static_cast<int>(std::ranges::find(by_worker_, pid) - by_worker_.begin()), status};
+      if (!reap(pid, &status, WNOHANG)) return false;
+      if (!(WIFEXITED(status) && WEXITSTATUS(status) == 0) && !abnormal) abnormal = {worker_of(pid), status};
       return true;
     });
     return abnormal;
@@ -286,15 +319,26 @@ public:
     for (pid_t pid : alive_)
       ::kill(pid, SIGKILL);
     for (pid_t pid : alive_) {
-      while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+      int status = 0;
+      while (!reap(pid, &status, 0) && errno == EINTR) {
       }
     }
     alive_.clear();
   }
 
 private:
+  int worker_of(pid_t pid) const { return static_cast<int>(std::ranges::find(by_worker_, pid) - by_worker_.begin()); }
+  bool reap(pid_t pid, int* status, int options) noexcept {
+    rusage usage{};
+    if (::wait4(pid, status, options, &usage) != pid) return false;
+    const auto ms = [](const timeval& t) { return static_cast<double>(t.tv_sec) * 1e3 + t.tv_usec / 1e3; };
+    cpu_ms_[worker_of(pid)] = ms(usage.ru_utime) + ms(usage.ru_stime);
+    return true;
+  }
+
   std::vector<pid_t> by_worker_;
   std::vector<pid_t> alive_;
+  std::vector<double> cpu_ms_; // per worker
 };
 
 WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, const WorkerBody& body, Schedule schedule,
@@ -344,8 +388,9 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
 
   WorkersReport report = snapshot(*board, workers);
   report.ending = ending;
-  report.still_progressing = look.still_progressing;
-  report.still_attempting = look.still_attempting;
+  keep_the_look(look, report);
+  for (int id = 0; id < workers; ++id)
+    report.cpu_ms[id] = children.cpu_ms(id);
   report.what = ending == WorkersReport::Ending::timed_out ? deadline_text(timeout, report) : what;
   return report;
 }

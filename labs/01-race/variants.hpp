@@ -12,28 +12,22 @@
 
 namespace race {
 
-template <template <class Form> class Variant>
-hazardlab::VariantSpec make_variant(std::string name, std::string shows, hazardlab::Forms forms, const Params& params) {
-  return hazardlab::variant(std::move(name), std::move(shows), forms,
-                            [&params](auto form, const hazardlab::RunContext& context) {
-                              using Form = decltype(form);
-                              return run<Form, Variant<Form>>(params, context);
-                            });
-}
-
 inline std::vector<hazardlab::VariantSpec> variants(const Params& params) {
   using hazardlab::Forms;
+  using hazardlab::variant_of;
+  const auto runs = [&params]<class Form, class Variant>(const hazardlab::RunContext& context) {
+    return run<Form, Variant>(params, context);
+  };
   return {
-      make_variant<Broken>("broken", "unsynchronized read-modify-write: updates are lost", Forms::both, params),
-      make_variant<BrokenPrivateMutex>("broken-private-mutex",
-                                       "a std::mutex in shared memory: not process-shared, see what happens",
-                                       Forms::process_only, params),
+      variant_of<Broken>("broken", "unsynchronized read-modify-write: updates are lost", Forms::both, runs),
+      variant_of<BrokenPrivateMutex>("broken-private-mutex",
+                                     "a std::mutex in shared memory: not process-shared, see what happens",
+                                     Forms::process_only, runs),
 #ifdef HAZARDLAB_WITH_SOLUTIONS
-      make_variant<FixedMutex>("fixed-mutex", "the form's mutex around the increment: exact count", Forms::both,
-                               params),
-      make_variant<FixedAtomic>("fixed-atomic", "a lock-free atomic fetch_add: exact count", Forms::both, params),
+      variant_of<FixedMutex>("fixed-mutex", "the form's mutex around the increment: exact count", Forms::both, runs),
+      variant_of<FixedAtomic>("fixed-atomic", "a lock-free atomic fetch_add: exact count", Forms::both, runs),
 #endif
-      make_variant<Exercise>("exercise", "your fix (labs/01-race/exercise.hpp)", Forms::both, params),
+      variant_of<Exercise>("exercise", "your fix (labs/01-race/exercise.hpp)", Forms::both, runs),
   };
 }
 

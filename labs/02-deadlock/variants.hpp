@@ -13,28 +13,24 @@
 
 namespace deadlock {
 
-template <template <class Form> class Variant>
-hazardlab::VariantSpec make_variant(std::string name, std::string shows, const Params& params,
-                                    std::vector<std::string> needs = {}) {
-  auto spec = hazardlab::variant(std::move(name), std::move(shows), hazardlab::Forms::both,
-                                 [&params](auto form, const hazardlab::RunContext& context) {
-                                   using Form = decltype(form);
-                                   return run<Form, Variant<Form>>(params, context);
-                                 });
-  spec.needs = std::move(needs);
-  return spec;
-}
-
 inline std::vector<hazardlab::VariantSpec> variants(const Params& params) {
+  using hazardlab::Forms;
+  using hazardlab::variant_of;
+  const auto runs = [&params]<class Form, class Variant>(const hazardlab::RunContext& context) {
+    return run<Form, Variant>(params, context);
+  };
   return {
-      make_variant<Broken>("broken", "each worker locks in its own order: a cycle of waiters freezes the run", params),
+      variant_of<Broken>("broken", "each worker locks in its own order: a cycle of waiters freezes the run",
+                         Forms::both, runs),
 #ifdef HAZARDLAB_WITH_SOLUTIONS
-      make_variant<FixedOrdering>("fixed-ordering", "locks taken lowest number first: no circular wait", params),
-      make_variant<FixedLockAll>("fixed-lock-all", "std::scoped_lock takes both, never holding while waiting", params),
-      make_variant<FixedWaiter>("fixed-waiter", "a butler admits at most N-1 philosophers to the table", params,
-                                {"--scenario", "philosophers"}),
+      variant_of<FixedOrdering>("fixed-ordering", "locks taken lowest number first: no circular wait", Forms::both,
+                                runs),
+      variant_of<FixedLockAll>("fixed-lock-all", "std::scoped_lock takes both, never holding while waiting",
+                               Forms::both, runs),
+      variant_of<FixedWaiter>("fixed-waiter", "a butler admits at most N-1 philosophers to the table", Forms::both,
+                              runs, {"--scenario", "philosophers"}),
 #endif
-      make_variant<Exercise>("exercise", "your fix (labs/02-deadlock/exercise.hpp)", params),
+      variant_of<Exercise>("exercise", "your fix (labs/02-deadlock/exercise.hpp)", Forms::both, runs),
   };
 }
 

@@ -13,27 +13,27 @@
 
 namespace prodcons {
 
-template <template <class Form> class Variant>
-hazardlab::VariantSpec make_variant(std::string name, std::string shows, const Params& params) {
-  return hazardlab::variant(std::move(name), std::move(shows), hazardlab::Forms::both,
-                            [&params](auto form, const hazardlab::RunContext& context) {
-                              using Form = decltype(form);
-                              return run<Form, Variant<Form>>(params, context);
-                            });
-}
-
 inline std::vector<hazardlab::VariantSpec> variants(const Params& params) {
+  using hazardlab::Forms;
+  using hazardlab::variant_of;
+  const auto runs = [&params]<class Form, class Variant>(const hazardlab::RunContext& context) {
+    return run<Form, Variant>(params, context);
+  };
   return {
-      make_variant<BrokenNoMutex>("broken-no-mutex", "semaphores but no mutex: two workers claim one slot", params),
-      make_variant<BrokenMutexFirst>("broken-mutex-first", "mutex before the wait for a slot: a full ring freezes",
-                                     params),
-      make_variant<BrokenNoEmptyCount>("broken-no-empty-count", "no count of empty slots: items overwritten", params),
-      make_variant<BrokenNoShutdown>("broken-no-shutdown", "consumers never told it ended: they wait forever", params),
+      variant_of<BrokenNoMutex>("broken-no-mutex", "semaphores but no mutex: two workers claim one slot", Forms::both,
+                                runs),
+      variant_of<BrokenMutexFirst>("broken-mutex-first", "mutex before the wait for a slot: a full ring freezes",
+                                   Forms::both, runs),
+      variant_of<BrokenNoEmptyCount>("broken-no-empty-count", "no count of empty slots: items overwritten", Forms::both,
+                                     runs),
+      variant_of<BrokenNoShutdown>("broken-no-shutdown", "consumers never told it ended: they wait forever",
+                                   Forms::both, runs),
 #ifdef HAZARDLAB_WITH_SOLUTIONS
-      make_variant<Fixed>("fixed", "slot first, then the mutex; a poison pill per consumer", params),
-      make_variant<FixedCondvar>("fixed-condvar", "a mutex, two condition variables and a closed flag", params),
+      variant_of<Fixed>("fixed", "slot first, then the mutex; a poison pill per consumer", Forms::both, runs),
+      variant_of<FixedCondvar>("fixed-condvar", "a mutex, two condition variables and a closed flag", Forms::both,
+                               runs),
 #endif
-      make_variant<Exercise>("exercise", "your fix (labs/05-producer-consumer/exercise.hpp)", params),
+      variant_of<Exercise>("exercise", "your fix (labs/05-producer-consumer/exercise.hpp)", Forms::both, runs),
   };
 }
 

@@ -79,6 +79,7 @@ TEST(Outcome, TimedOutRunIsStuckWithPerWorkerDetails) {
   report.progress = {1234567, 0};
   report.attempts = {1234567, 42};
   report.finished = {true, false};
+  report.cpu_ms = {98.25, 0.5};
   report.elapsed_ms = 123.5;
 
   const auto result = hazardlab::unfinished_run(report);
@@ -89,8 +90,10 @@ TEST(Outcome, TimedOutRunIsStuckWithPerWorkerDetails) {
   EXPECT_EQ(result->summary, "stuck: the 100 ms deadline passed with 1 of 2 workers unfinished");
   EXPECT_DOUBLE_EQ(result->elapsed_ms, 123.5);
   ASSERT_EQ(result->details.size(), 2u);
-  EXPECT_EQ(result->details[0], "worker 0: finished, 1,234,567 units of work done");
-  EXPECT_EQ(result->details[1], "worker 1: NOT finished, 0 units of work done");
+  EXPECT_EQ(result->details[0],
+            "worker 0: finished, 1,234,567 units of work done in 1,234,567 attempts, 98.2 ms CPU of 123.5 ms wall");
+  EXPECT_EQ(result->details[1],
+            "worker 1: NOT finished, 0 units of work done in 42 attempts, 0.5 ms CPU of 123.5 ms wall");
 
   const auto& workers = result->metrics.at("workers");
   ASSERT_EQ(workers.size(), 2u);
@@ -101,6 +104,44 @@ TEST(Outcome, TimedOutRunIsStuckWithPerWorkerDetails) {
   EXPECT_EQ(workers[1].at("finished"), false);
   EXPECT_EQ(workers[1].at("progress"), 0);
   EXPECT_EQ(workers[1].at("attempts"), 42);
+  EXPECT_DOUBLE_EQ(workers[0].at("cpu_ms").get<double>(), 98.25);
+}
+
+// At the deadline the watchdog looked for 100 ms more: what moved decides the kind.
+WorkersReport stuck_report(bool progressing, bool attempting) {
+  WorkersReport report;
+  report.ending = WorkersReport::Ending::timed_out;
+  report.what = "the 500 ms deadline passed with 2 of 2 workers unfinished";
+  report.progress = {0, 0};
+  report.attempts = {0, 0};
+  report.finished = {false, false};
+  report.cpu_ms = {0, 0};
+  report.still_progressing = progressing;
+  report.still_attempting = attempting;
+  return report;
+}
+
+TEST(Outcome, AttemptsWithoutProgressAtTheDeadlineIsALivelock) {
+  auto report = stuck_report(false, true);
+  report.attempts = {60'123, 60'122};
+  report.attempts_during_look = 12'345;
+  report.cpu_ms = {590.0, 588.5};
+  report.elapsed_ms = 600;
+  const auto result = hazardlab::unfinished_run(report);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->outcome(), "stuck:livelock");
+  EXPECT_EQ(result->summary, "livelock: the 500 ms deadline passed with 2 of 2 workers unfinished; they kept trying "
+                             "(12,345 attempts in the last 100 ms) but none made progress");
+  EXPECT_EQ(result->details[0], "worker 0: NOT finished, 0 units of work done in 60,123 attempts, 590.0 ms CPU of "
+                                "600.0 ms wall");
+}
+
+TEST(Outcome, WhatMovedAtTheDeadlineDecidesTheKind) {
+  EXPECT_EQ(hazardlab::unfinished_run(stuck_report(false, false))->kind, "timeout"); // frozen
+  EXPECT_EQ(hazardlab::unfinished_run(stuck_report(false, true))->kind, "livelock");
+  // Progress outranks attempts: a run still getting work done is slow, not livelocked.
+  EXPECT_EQ(hazardlab::unfinished_run(stuck_report(true, true))->kind, "too-slow");
+  EXPECT_EQ(hazardlab::unfinished_run(stuck_report(true, false))->kind, "too-slow");
 }
 
 TEST(Outcome, CrashedRunIsCrashedWithTheWatchdogsWords) {

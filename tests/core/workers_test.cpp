@@ -25,6 +25,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <iterator>
+#include <memory>
 #include <new>
 #include <set>
 #include <stdexcept>
@@ -116,6 +117,30 @@ TYPED_TEST(WorkersTest, ProgressAndAttemptsReachTheReport) {
   EXPECT_GE(report.elapsed_ms, 0.0);
 }
 
+// The CPU time each worker burned reaches the report: the thread's CPU clock, or the child's
+// rusage. A worker that spins until its own CPU clock shows 60 ms has burned at least that; one
+// that sleeps burns next to nothing. (CPU time, not wall time: load on the machine cannot bend
+// the spinner's figure below 60 ms, and the sleeper's bound is loose.)
+TYPED_TEST(WorkersTest, CpuTimeBurnedReachesTheReport) {
+  using Form = TypeParam;
+  const auto report = hazardlab::run_workers<Form>(2, 30s, [](Worker& worker) {
+    if (worker.id() == 1) {
+      std::this_thread::sleep_for(100ms);
+      return;
+    }
+    const clockid_t clock =
+        Form::kind == hazardlab::FormKind::thread ? CLOCK_THREAD_CPUTIME_ID : CLOCK_PROCESS_CPUTIME_ID;
+    timespec used{};
+    do {
+      ::clock_gettime(clock, &used);
+    } while (used.tv_sec == 0 && used.tv_nsec < 60'000'000);
+  });
+  ASSERT_EQ(report.ending, WorkersReport::Ending::finished) << report.what;
+  ASSERT_EQ(report.cpu_ms.size(), 2u);
+  EXPECT_GE(report.cpu_ms[0], 60.0);
+  EXPECT_LT(report.cpu_ms[1], 50.0);
+}
+
 TYPED_TEST(WorkersTest, WorkerCountOutsideOneToMaxIsRejected) {
   using Form = TypeParam;
   const auto nothing = [](Worker&) {};
@@ -204,6 +229,30 @@ TEST_F(WorkersProcessForm, StuckRunTimesOutAndLeavesNothingBehind) {
   // Killed and reaped before run_workers returned: not even a zombie (TearDown checks again, with
   // /dev/shm).
   EXPECT_TRUE(hazardlab::testing::children_of(::getpid()).empty());
+}
+
+// A worker that keeps attempting and never progresses, next to one that is frozen: at the deadline
+// the watchdog sees the attempts still climbing (a livelock's signature) and the spinner's CPU
+// time, taken from its rusage after it was killed; the frozen one burned next to none.
+TEST_F(WorkersProcessForm, AttemptsClimbingAtTheDeadlineAreSeenWithTheirCpuTime) {
+  auto state = hazardlab::place<ProcessForm, NeverReleased<ProcessForm>>();
+  const auto report = hazardlab::run_workers<ProcessForm>(2, 300ms, [s = state.get()](Worker& worker) {
+    if (worker.id() == 1) s->never_released.acquire();
+    for (;;)
+      worker.attempted();
+  });
+  ASSERT_EQ(report.ending, WorkersReport::Ending::timed_out) << report.what;
+  EXPECT_TRUE(report.still_attempting);
+  EXPECT_FALSE(report.still_progressing);
+  EXPECT_GT(report.attempts_during_look, 0u);
+  EXPECT_GT(report.attempts[0], 0u);
+  EXPECT_EQ(report.attempts[1], 0u);
+  ASSERT_EQ(report.cpu_ms.size(), 2u);
+  EXPECT_GT(report.cpu_ms[0], 0.0);
+  EXPECT_LT(report.cpu_ms[1], report.cpu_ms[0]);
+  const auto result = hazardlab::unfinished_run(report);
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->outcome(), "stuck:livelock");
 }
 
 // A lab's parent process sent SIGTERM in the middle of a run: it kills and reaps its children,
@@ -326,6 +375,43 @@ TEST_F(WorkersProcessFormSignal, SigtermToParentKillsAndReapsChildrenThenDies) {
   if (!ok) std::fprintf(stderr, "unexpected report: %s\n", report.what.c_str());
   std::fflush(stderr);
   std::_Exit(ok ? hazardlab::kExitStuck : 1);
+}
+
+// The thread form's livelock: a spinner that attempts and never progresses, and a frozen worker.
+// The spinner's CPU time is read from its thread's clock before the run is abandoned; once it is,
+// stop_if_requested() lets the spinner leave (neither finished nor crashed).
+[[noreturn]] void run_spinning_threads_and_exit() {
+  auto state = hazardlab::place<ThreadForm, NeverReleased<ThreadForm>>();
+  auto left = std::make_shared<std::atomic<bool>>(false);
+  const auto report = hazardlab::run_workers<ThreadForm>(2, 300ms, [s = state.get(), left](Worker& worker) {
+    if (worker.id() == 1) s->never_released.acquire();
+    try {
+      for (;;) {
+        worker.attempted();
+        worker.stop_if_requested();
+      }
+    } catch (const hazardlab::WorkerStopped&) {
+      left->store(true);
+      throw;
+    }
+  });
+  bool ok = report.ending == WorkersReport::Ending::timed_out && report.still_attempting && !report.still_progressing;
+  ok = ok && report.cpu_ms.size() == 2 && report.cpu_ms[0] > 0.0 && report.cpu_ms[1] < report.cpu_ms[0];
+  ok = ok && !report.finished[0] && hazardlab::unfinished_run(report)->outcome() == "stuck:livelock";
+  const auto until = Clock::now() + kGenerousMargin; // the spinner sees the stop and leaves
+  while (!left->load() && Clock::now() < until)
+    std::this_thread::sleep_for(1ms);
+  ok = ok && left->load();
+  if (!ok) std::fprintf(stderr, "unexpected report: %s\n", report.what.c_str());
+  std::fflush(stderr);
+  std::_Exit(ok ? hazardlab::kExitStuck : 1);
+}
+
+TEST(WorkersThreadFormDeathTest, ASpinnerIsSeenAttemptingWithItsCpuTimeAndStopsWhenAbandoned) {
+  const std::string previous_style = GTEST_FLAG_GET(death_test_style);
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(run_spinning_threads_and_exit(), ::testing::ExitedWithCode(hazardlab::kExitStuck), "");
+  GTEST_FLAG_SET(death_test_style, previous_style);
 }
 
 TEST(WorkersThreadFormDeathTest, StuckRunTimesOutAndAbandonsTheThreads) {

@@ -57,11 +57,30 @@ VariantSpec variant(std::string name, std::string shows, Forms forms, Runner run
   return spec;
 }
 
+// A variant of a lab whose run is one function template over the form and the variant:
+//   const auto runs = [&params]<class Form, class Variant>(const RunContext& context) {
+//     return run<Form, Variant>(params, context);
+//   };
+//   variant_of<Broken>("broken", "what it shows", Forms::both, runs)
+// runs runs<Form, Broken<Form>> in each form the variant applies to. `needs` lists the options it
+// cannot run without, e.g. {"--scenario", "philosophers"}.
+template <template <class Form> class Variant, class Runs>
+VariantSpec variant_of(std::string name, std::string shows, Forms forms, Runs runs,
+                       std::vector<std::string> needs = {}) {
+  auto spec = variant(std::move(name), std::move(shows), forms, [runs](auto form, const RunContext& context) {
+    using Form = decltype(form);
+    return runs.template operator()<Form, Variant<Form>>(context);
+  });
+  spec.needs = std::move(needs);
+  return spec;
+}
+
 struct LabSpec {
   std::string name;        // the binary's name: "race"
   std::string description; // one line for --help
   std::string default_variant = "broken";
   int default_workers = 4;
+  int min_workers = 1; // livelock: a worker needs a neighbour to give way to
   int default_timeout_ms = 10'000;
   std::function<void(CLI::App&)> add_options; // the lab's own options
   std::vector<VariantSpec> variants;

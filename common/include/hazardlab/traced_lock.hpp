@@ -166,6 +166,8 @@ public:
     return Semaphore(*this, index);
   }
   int size() const noexcept { return count_; }
+  // The worker that holds lock `index` right now, or -1: a report read in passing, like graph().
+  int holder(int index) const noexcept { return holder_[index].load(std::memory_order_relaxed); }
 
   // Read once the workers are stuck (or stopped): the records are relaxed atomics, written by the
   // workers around each lock and unlock.

@@ -33,7 +33,13 @@ struct alignas(64) WorkerSlot {
   std::atomic<std::uint64_t> progress{0};   // units of real work done
   std::atomic<std::uint64_t> attempts{0};   // tries, successful or not (livelock shows here)
   std::atomic<std::int64_t> finished_ns{0}; // steady clock when the body returned; 0 while running
+  std::atomic<std::int64_t> cpu_ns{0};      // the thread's CPU time when the body returned (the process
+                                            // form reports the child's rusage instead)
 };
+
+// Thrown by Worker::stop_if_requested() once the watchdog has abandoned a thread-form run; the
+// worker's thread then ends quietly (it is not reported as finished, nor as crashed).
+struct WorkerStopped {};
 
 // How long, at most, a forced run's first hazard point waits for the other workers to arrive,
 // counted from the first arrival of its group. A correct fix can keep its hazard point inside a
@@ -79,6 +85,11 @@ public:
   // Set in the thread form when the watchdog abandons the run; a worker that spins (livelock)
   // may check it to stop burning CPU. The process form kills its children instead.
   bool stop_requested() const noexcept { return stop_.stop_requested(); }
+  // For the loops of a spinning worker: leaves the body (throws WorkerStopped) once stop is
+  // requested.
+  void stop_if_requested() const {
+    if (stop_requested()) throw WorkerStopped{};
+  }
 
 private:
   static void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n) noexcept {
@@ -109,7 +120,10 @@ struct WorkersReport {
   std::vector<std::uint64_t> progress; // per worker
   std::vector<std::uint64_t> attempts; // per worker
   std::vector<bool> finished;          // per worker
-  double elapsed_ms = 0;               // from the start barrier's release to the end
+  // Per worker, the CPU time it burned (the thread's CPU clock; the child's rusage, user + system):
+  // a frozen worker burns none, a livelocked one as much as it can get.
+  std::vector<double> cpu_ms;
+  double elapsed_ms = 0; // from the start barrier's release to the end
   // Every worker has stopped touching the shared state: finished, or killed and reaped. False
   // after a thread-form timeout, whose abandoned threads may still be running: read no state then.
   bool all_stopped = true;
@@ -117,6 +131,7 @@ struct WorkersReport {
   // kDeadlineLook after the deadline. A frozen run moves neither; a livelocked one only attempts.
   bool still_progressing = false;
   bool still_attempting = false;
+  std::uint64_t attempts_during_look = 0; // all workers' attempts during that look
 };
 
 // `meeting_groups` (one number per worker, or empty for a single group) says who meets whom at

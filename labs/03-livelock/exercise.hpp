@@ -1,0 +1,32 @@
+#pragma once
+// Lab 03 exercise — polite workers that get their work done, in both forms.
+//
+// This starts as a copy of Broken (broken.hpp). Watch it get nowhere, busily,
+//   make run LAB=livelock ARGS='--variant exercise --schedule forced'
+//   make run LAB=livelock ARGS='--variant exercise --schedule forced --form process'
+// then change it so that every worker finishes its units. Each unit must still be done holding
+// both resources (work() checks that), and the forced schedule must not stop it: under
+// --schedule forced everybody who tries at the same instant takes its first resource before
+// anyone tries a second, so a fix has to make them stop trying at the same instants, or stop
+// needing to give way at all.
+#include "livelock.hpp"
+
+namespace livelock {
+
+template <class Form>
+struct Exercise {
+  template <class Work>
+  static void with_both(State<Form>& s, int first, int second, hazardlab::Worker& worker, std::mt19937_64& random,
+                        Work work) {
+    (void)random; // TODO(1): your generator, seeded from --seed, is here if you need one
+    // TODO(2): or, does every worker have to ask for its two resources in this order?
+    while (!try_both_politely(s, first, second, worker, work)) {
+      // TODO(3): everyone who failed together pauses just as long as everyone else, and so they
+      // all try again together. How long should this worker pause, so that next time one of them
+      // gets there first?
+      s.clock.pause(worker, s.pause);
+    }
+  }
+};
+
+} // namespace livelock

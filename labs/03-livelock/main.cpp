@@ -1,0 +1,22 @@
+// livelock — lab 03: polite workers that keep giving way to each other and get nothing done.
+#include "variants.hpp"
+
+int main(int argc, char** argv) {
+  livelock::Params params;
+  hazardlab::LabSpec lab;
+  lab.name = "livelock";
+  lab.description = "Lab 03, livelock: polite workers that take one resource, try the other and give way, forever";
+  lab.default_workers = 2;
+  lab.min_workers = 2; // a worker needs a neighbour's resource to give way to
+  lab.default_timeout_ms = 2'000;
+  lab.add_options = [&params](CLI::App& app) {
+    app.add_option("--units", params.units, "units of work per worker (each needs both of its resources)")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10'000'000}));
+    app.add_option_function<int>(
+           "--pause-us", [&params](int us) { params.pause = std::chrono::microseconds(us); },
+           "the fixed pause after a failed try, in microseconds (default 50); the back-off's first step")
+        ->check(CLI::Range(1, 100'000));
+  };
+  lab.variants = livelock::variants(params);
+  return hazardlab::lab_main(lab, argc, argv);
+}

@@ -1,0 +1,35 @@
+#pragma once
+// The variants of lab 03 and the forms each applies to. The reference fixes come from
+// solutions/03-livelock/ when that folder is part of the build.
+#include "broken.hpp"
+#include "exercise.hpp"
+#include "livelock.hpp"
+#ifdef HAZARDLAB_WITH_SOLUTIONS
+#include "fixed.hpp"
+#endif
+
+#include <string>
+#include <vector>
+
+namespace livelock {
+
+inline std::vector<hazardlab::VariantSpec> variants(const Params& params) {
+  using hazardlab::Forms;
+  using hazardlab::variant_of;
+  const auto runs = [&params]<class Form, class Variant>(const hazardlab::RunContext& context) {
+    return run<Form, Variant>(params, context);
+  };
+  return {
+      variant_of<Broken>("broken", "take one, try the other, give way, same pause: busy and getting nowhere",
+                         Forms::both, runs),
+#ifdef HAZARDLAB_WITH_SOLUTIONS
+      variant_of<FixedBackoff>("fixed-backoff", "randomized exponential back-off: someone tries alone", Forms::both,
+                               runs),
+      variant_of<FixedOrdering>("fixed-ordering", "everyone takes the lower-numbered resource first", Forms::both,
+                                runs),
+#endif
+      variant_of<Exercise>("exercise", "your fix (labs/03-livelock/exercise.hpp)", Forms::both, runs),
+  };
+}
+
+} // namespace livelock

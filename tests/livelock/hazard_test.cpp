@@ -1,0 +1,264 @@
+// Lab 03 hazard tests: broken, forced, livelocks on every run, in both forms, with a pair and with a ring of three:
+// every worker keeps trying and burns CPU doing it, none gets a unit done, and the watchdog calls it a livelock (not a
+// deadlock, not a plain timeout); nothing is left behind. And the judge tells a livelock from what wrong fixes make of
+// it: a deadlock (the second resource taken with a blocking lock), units done without holding both, units counted but
+// never done.
+#include "form_names.hpp"
+#include "lab_run.hpp"
+#include "leftovers.hpp"
+
+#include "livelock.hpp"
+
+#include "hazardlab/outcome.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <iterator>
+#include <limits>
+#include <regex>
+#include <type_traits>
+
+namespace {
+
+using hazardlab::testing::run_lab_json;
+using namespace std::chrono_literals;
+
+constexpr int kTimeoutMs = 400;
+
+class LivelockForced : public ::testing::TestWithParam<std::string> {};
+
+std::string form_name(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param == "thread" ? "ThreadForm" : "ProcessForm";
+}
+
+// Runs `variant` forced and checks that the watchdog saw a livelock: exit 4 within the deadline,
+// every worker tried and burned CPU, none got a unit done, and nothing was left behind.
+void expect_livelock(const std::string& form, const std::string& variant, int workers, int run) {
+  SCOPED_TRACE(fmt::format("{} form, {}, {} workers, run {}", form, variant, workers, run));
+  const hazardlab::testing::AdoptOrphans adopt; // a worker left behind would become our child
+  const auto shm_before = hazardlab::testing::shm_objects();
+  const auto lab = run_lab_json("livelock", {"--form", form, "--variant", variant, "--workers", std::to_string(workers),
+                                             "--schedule", "forced", "--timeout", std::to_string(kTimeoutMs)});
+  EXPECT_EQ(lab.process.exit_status, hazardlab::kExitStuck) << lab.process.out << lab.process.err;
+  EXPECT_LT(lab.process.wall_ms, kTimeoutMs + 10'000); // an upper bound: the watchdog ended it
+  ASSERT_TRUE(lab.report.is_object()) << lab.process.out << lab.process.err;
+  // stuck:timeout would say nothing moved, stuck:deadlock that the workers wait in a cycle.
+  EXPECT_EQ(lab.report.value("outcome", ""), "stuck:livelock") << lab.report.dump();
+  EXPECT_FALSE(lab.report.at("metrics").contains("cycle")) << lab.report.dump();
+  const auto& per_worker = lab.report.at("metrics").at("workers");
+  ASSERT_EQ(per_worker.size(), static_cast<std::size_t>(workers)) << lab.report.dump();
+  std::uint64_t fewest = std::numeric_limits<std::uint64_t>::max(), most = 0;
+  for (int w = 0; w < workers; ++w) {
+    const auto& worker = per_worker[w];
+    // (value(): a run that was not stuck reports other fields, and that must fail here, not throw.)
+    EXPECT_EQ(worker.value("worker", -1), w);
+    EXPECT_FALSE(worker.value("finished", true)) << "worker " << w;
+    EXPECT_EQ(worker.value("progress", std::uint64_t{1}), 0u) << "worker " << w;
+    const auto attempts = worker.value("attempts", std::uint64_t{0});
+    EXPECT_GT(attempts, 0u) << "worker " << w;
+    EXPECT_GT(worker.value("cpu_ms", 0.0), 0) << "worker " << w; // busy, not asleep
+    fewest = std::min(fewest, attempts);
+    most = std::max(most, attempts);
+  }
+  // In lockstep: under the forced schedule a worker starts an attempt only once every other worker
+  // has come to the same instant, so no one is ever more than one attempt ahead.
+  EXPECT_LE(most - fewest, 1u) << per_worker.dump();
+  EXPECT_TRUE(hazardlab::testing::children_of(::getpid()).empty());
+  EXPECT_EQ(hazardlab::testing::shm_objects(), shm_before);
+}
+
+TEST_P(LivelockForced, BrokenLivelocksEveryRun) {
+  for (int workers : {2, 3})
+    for (int run = 0; run < 5; ++run)
+      expect_livelock(GetParam(), "broken", workers, run);
+}
+
+std::uint64_t number(const std::string& grouped) {
+  std::string digits;
+  std::ranges::copy_if(grouped, std::back_inserter(digits), [](char c) { return c != ','; });
+  return std::stoull(digits);
+}
+
+TEST_P(LivelockForced, TheStudentReadsThatTheWorkersKeptTryingAndGotNothingDone) {
+  const hazardlab::testing::AdoptOrphans adopt;
+  const std::string& form = GetParam();
+  const auto done =
+      hazardlab::testing::run({hazardlab::testing::bin_path("livelock"), "--form", form, "--variant", "broken",
+                               "--schedule", "forced", "--timeout", std::to_string(kTimeoutMs)});
+  EXPECT_EQ(done.exit_status, hazardlab::kExitStuck) << done.out << done.err;
+  EXPECT_NE(done.out.find("livelock · " + form + " form · variant broken · 2 workers · forced schedule\n"),
+            std::string::npos)
+      << done.out;
+  EXPECT_NE(done.out.find("outcome   stuck:livelock\n"), std::string::npos) << done.out;
+  std::smatch match;
+  const std::regex summary(fmt::format(R"(livelock: the {} ms deadline passed with 2 of 2 workers unfinished; they )"
+                                       R"(kept trying \(([\d,]+) attempts? in the last {} ms\) but none made progress)",
+                                       kTimeoutMs, hazardlab::kDeadlineLook.count()));
+  ASSERT_TRUE(std::regex_search(done.out, match, summary)) << done.out;
+  EXPECT_GT(number(match[1]), 0u) << match[0];
+  for (int w = 0; w < 2; ++w) {
+    const std::regex line(fmt::format(
+        R"(worker {}: NOT finished, 0 units of work done in ([\d,]+) attempts?, ([\d.]+) ms CPU of ([\d.]+) ms wall)",
+        w));
+    ASSERT_TRUE(std::regex_search(done.out, match, line)) << "worker " << w << "\n" << done.out;
+    EXPECT_GT(number(match[1]), 0u) << match[0];
+    EXPECT_GT(std::stod(match[2]), 0) << match[0];
+  }
+  EXPECT_EQ(done.out.find("deadlock"), std::string::npos) << done.out; // nobody waits for anybody
+  EXPECT_TRUE(hazardlab::testing::children_of(::getpid()).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Livelock, LivelockForced, ::testing::Values("thread", "process"), form_name);
+
+// ---- wrong fixes, judged in-process ---------------------------------------------------------
+
+// A "fix" that stops giving way: it waits for its second resource instead of trying it, in the
+// same order as before. Under the forced schedule every worker holds its first before anyone asks
+// for a second, so every one of them waits for its neighbour: a deadlock, which the judge must
+// name as one (with the cycle), not as a livelock.
+template <class Form>
+struct BlockingSecond {
+  template <class Work>
+  static void with_both(livelock::State<Form>& s, int first, int second, hazardlab::Worker& worker,
+                        std::mt19937_64& /*random*/, Work work) {
+    auto first_resource = s.resources[first];
+    auto second_resource = s.resources[second];
+    worker.attempted();
+    s.clock.taking_first(worker, first);
+    std::scoped_lock hold_first(first_resource);
+    s.clock.holding_first(worker);
+    std::scoped_lock hold_second(second_resource);
+    work();
+  }
+};
+
+// A "fix" that never needs to give way because it never takes the second resource.
+template <class Form>
+struct FirstOnly {
+  template <class Work>
+  static void with_both(livelock::State<Form>& s, int first, int /*second*/, hazardlab::Worker& worker,
+                        std::mt19937_64& /*random*/, Work work) {
+    auto first_resource = s.resources[first];
+    worker.attempted();
+    std::scoped_lock hold_first(first_resource);
+    work();
+  }
+};
+
+// A "fix" that never retries: one polite try per unit, and the unit counts as done either way.
+template <class Form>
+struct GivesUpAfterOneTry {
+  template <class Work>
+  static void with_both(livelock::State<Form>& s, int first, int second, hazardlab::Worker& worker,
+                        std::mt19937_64& /*random*/, Work work) {
+    livelock::try_both_politely(s, first, second, worker, work);
+  }
+};
+
+// The deadline of a run that finishes: only an upper bound (a forced run steps its workers in turn,
+// which under CPU load from other tests took hundreds of milliseconds for 50 units).
+constexpr std::chrono::milliseconds kFinishes{30'000};
+
+template <class Form, template <class> class Variant>
+hazardlab::RunResult run_variant(int workers, hazardlab::Schedule schedule, std::uint64_t units,
+                                 std::chrono::milliseconds timeout) {
+  livelock::Params params;
+  params.units = units;
+  hazardlab::RunContext context;
+  context.form = Form::kind;
+  context.workers = workers;
+  context.schedule = schedule;
+  context.timeout = timeout;
+  context.seed = 1;
+  return livelock::run<Form, Variant<Form>>(params, context);
+}
+
+// Runs BlockingSecond forced and says what in its judgement was not as expected: empty if all was.
+template <class Form>
+std::string judge_blocking_second(int workers) {
+  const auto result = run_variant<Form, BlockingSecond>(workers, hazardlab::Schedule::forced, 1'000, 500ms);
+  std::string wrong;
+  if (result.outcome() != "stuck:deadlock")
+    return fmt::format("{} workers: outcome {} ({}), not stuck:deadlock\n", workers, result.outcome(), result.summary);
+  std::vector<int> ring(static_cast<std::size_t>(workers));
+  std::string cycle = "cycle: ";
+  for (int w = 0; w < workers; ++w) {
+    ring[w] = w;
+    const int next = (w + 1) % workers;
+    cycle += fmt::format("{}worker {} holds resource {}, waits for resource {} (held by worker {})", w ? " → " : "", w,
+                         w, next, next);
+  }
+  const bool has_cycle = result.metrics.contains("cycle") && result.metrics.at("cycle").is_array();
+  if (!has_cycle || result.metrics.at("cycle").template get<std::vector<int>>() != ring)
+    wrong += fmt::format("{} workers: cycle {}\n", workers, has_cycle ? result.metrics.at("cycle").dump() : "none");
+  if (result.details.empty() || result.details.back() != cycle)
+    wrong += fmt::format("{} workers: last detail \"{}\", expected \"{}\"\n", workers,
+                         result.details.empty() ? "" : result.details.back(), cycle);
+  return wrong;
+}
+
+// The thread form's deadlocked threads cannot be reclaimed (the run abandons them), so that run
+// happens in a death-test child, which says through its exit status whether the judgement was
+// right (4, the labs' "stuck") and prints on stderr what was not.
+[[noreturn]] void judge_blocking_second_in_threads_and_exit(int workers) {
+  std::string wrong = judge_blocking_second<hazardlab::ThreadForm>(workers);
+  if (!hazardlab::threads_abandoned()) wrong += "the deadlocked threads were not abandoned\n";
+  std::fputs(wrong.c_str(), stderr);
+  std::fflush(stderr);
+  std::_Exit(wrong.empty() ? hazardlab::kExitStuck : 1);
+}
+
+template <class Form>
+class LivelockWrongFix : public hazardlab::testing::LeavesNothingBehind {};
+TYPED_TEST_SUITE(LivelockWrongFix, hazardlab::testing::BothForms, hazardlab::testing::FormName);
+
+TYPED_TEST(LivelockWrongFix, WaitingForTheSecondInTheBrokenOrderIsADeadlockWithItsCycle) {
+  using Form = TypeParam;
+  for (int workers : {2, 3}) {
+    if constexpr (std::is_same_v<Form, hazardlab::ThreadForm>) {
+      const std::string previous_style = GTEST_FLAG_GET(death_test_style);
+      GTEST_FLAG_SET(death_test_style, "threadsafe");
+      EXPECT_EXIT(judge_blocking_second_in_threads_and_exit(workers), ::testing::ExitedWithCode(hazardlab::kExitStuck),
+                  "")
+          << workers << " workers";
+      GTEST_FLAG_SET(death_test_style, previous_style);
+    } else {
+      // The process form kills and reaps its stuck children (the fixture checks none is left).
+      EXPECT_EQ(judge_blocking_second<Form>(workers), "");
+    }
+  }
+}
+
+TYPED_TEST(LivelockWrongFix, WorkWithoutTheSecondResourceIsNotHeld) {
+  constexpr std::uint64_t kUnits = 200;
+  for (int workers : {2, 3}) {
+    const auto result = run_variant<TypeParam, FirstOnly>(workers, hazardlab::Schedule::natural, kUnits, kFinishes);
+    // It never waits while holding and never gives way: it finishes, and every unit is caught.
+    EXPECT_EQ(result.outcome(), "hazard:not-held") << workers << " workers: " << result.summary;
+    const std::uint64_t all_units = kUnits * static_cast<std::uint64_t>(workers);
+    EXPECT_EQ(result.metrics.at("units"), all_units);
+    EXPECT_EQ(result.metrics.at("units_without_both"), all_units);
+    EXPECT_EQ(result.summary, fmt::format("{} units were done without holding both resources", all_units));
+  }
+}
+
+TYPED_TEST(LivelockWrongFix, CountingAUnitWhoseTryFailedIsUsesLost) {
+  // Forced, every try fails (all take their first together), so no unit is ever really done.
+  constexpr std::uint64_t kUnits = 50;
+  for (int workers : {2, 3}) {
+    const auto result =
+        run_variant<TypeParam, GivesUpAfterOneTry>(workers, hazardlab::Schedule::forced, kUnits, kFinishes);
+    EXPECT_EQ(result.outcome(), "hazard:uses-lost") << workers << " workers: " << result.summary;
+    const std::uint64_t all_units = kUnits * static_cast<std::uint64_t>(workers);
+    EXPECT_EQ(result.metrics.at("units"), all_units);
+    EXPECT_EQ(result.metrics.at("units_without_both"), 0u);
+    EXPECT_EQ(result.metrics.at("uses_miscounted"), 2 * all_units); // each unit uses two resources
+  }
+}
+
+} // namespace
