@@ -53,7 +53,7 @@ std::optional<RunResult> unfinished_run(const WorkersReport& report, const std::
     result.kind = "too-slow";
     result.summary =
         fmt::format("too slow: {}, but they were still making progress (give it a longer --timeout)", report.what);
-  } else if (report.still_attempting) {
+  } else if (report.still_attempting()) {
     // Busy, but getting nowhere: the workers kept trying and none of them got a unit done.
     result.kind = "livelock";
     result.summary =

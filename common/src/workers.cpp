@@ -154,14 +154,12 @@ void look_at_the_deadline(const Board<Form>& board, int workers, WorkersReport& 
   std::this_thread::sleep_for(kDeadlineLook);
   const auto after = snapshot(board, workers);
   report.still_progressing = before.progress != after.progress;
-  report.still_attempting = before.attempts != after.attempts;
   for (int i = 0; i < workers; ++i)
     report.attempts_during_look += after.attempts[i] - before.attempts[i];
 }
 
 void keep_the_look(const WorkersReport& look, WorkersReport& report) {
   report.still_progressing = look.still_progressing;
-  report.still_attempting = look.still_attempting;
   report.attempts_during_look = look.attempts_during_look;
 }
 

@@ -117,7 +117,7 @@ WorkersReport stuck_report(bool progressing, bool attempting) {
   report.finished = {false, false};
   report.cpu_ms = {0, 0};
   report.still_progressing = progressing;
-  report.still_attempting = attempting;
+  report.attempts_during_look = attempting ? 1 : 0;
   return report;
 }
 

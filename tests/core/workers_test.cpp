@@ -242,7 +242,7 @@ TEST_F(WorkersProcessForm, AttemptsClimbingAtTheDeadlineAreSeenWithTheirCpuTime)
       worker.attempted();
   });
   ASSERT_EQ(report.ending, WorkersReport::Ending::timed_out) << report.what;
-  EXPECT_TRUE(report.still_attempting);
+  EXPECT_TRUE(report.still_attempting());
   EXPECT_FALSE(report.still_progressing);
   EXPECT_GT(report.attempts_during_look, 0u);
   EXPECT_GT(report.attempts[0], 0u);
@@ -395,7 +395,7 @@ TEST_F(WorkersProcessFormSignal, SigtermToParentKillsAndReapsChildrenThenDies) {
       throw;
     }
   });
-  bool ok = report.ending == WorkersReport::Ending::timed_out && report.still_attempting && !report.still_progressing;
+  bool ok = report.ending == WorkersReport::Ending::timed_out && report.still_attempting() && !report.still_progressing;
   ok = ok && report.cpu_ms.size() == 2 && report.cpu_ms[0] > 0.0 && report.cpu_ms[1] < report.cpu_ms[0];
   ok = ok && !report.finished[0] && hazardlab::unfinished_run(report)->outcome() == "stuck:livelock";
   const auto until = Clock::now() + kGenerousMargin; // the spinner sees the stop and leaves

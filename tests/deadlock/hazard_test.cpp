@@ -1,5 +1,6 @@
 // Lab 02 hazard tests: broken, forced, freezes on every run, in both forms and both scenarios,
 // within its deadline, and the student reads the right cycle; nothing is left behind.
+#include "form_names.hpp"
 #include "lab_run.hpp"
 #include "leftovers.hpp"
 
@@ -13,10 +14,6 @@ namespace {
 using hazardlab::testing::run_lab_json;
 
 class DeadlockForced : public ::testing::TestWithParam<std::string> {};
-
-std::string form_name(const ::testing::TestParamInfo<std::string>& info) {
-  return info.param == "thread" ? "ThreadForm" : "ProcessForm";
-}
 
 const char* kTwoAccountCycle = "worker 0 holds account 0, waits for account 1 (held by worker 1) → "
                                "worker 1 holds account 1, waits for account 0 (held by worker 0)";
@@ -79,6 +76,7 @@ TEST_P(DeadlockForced, TheStudentReadsTheWaitForGraph) {
   EXPECT_TRUE(hazardlab::testing::children_of(::getpid()).empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Deadlock, DeadlockForced, ::testing::Values("thread", "process"), form_name);
+INSTANTIATE_TEST_SUITE_P(Deadlock, DeadlockForced, ::testing::Values("thread", "process"),
+                         hazardlab::testing::FormParamName);
 
 } // namespace

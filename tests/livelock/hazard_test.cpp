@@ -32,10 +32,6 @@ constexpr int kTimeoutMs = 400;
 
 class LivelockForced : public ::testing::TestWithParam<std::string> {};
 
-std::string form_name(const ::testing::TestParamInfo<std::string>& info) {
-  return info.param == "thread" ? "ThreadForm" : "ProcessForm";
-}
-
 // Runs `variant` forced and checks that the watchdog saw a livelock: exit 4 within the deadline,
 // every worker tried and burned CPU, none got a unit done, and nothing was left behind.
 void expect_livelock(const std::string& form, const std::string& variant, int workers, int run) {
@@ -113,7 +109,8 @@ TEST_P(LivelockForced, TheStudentReadsThatTheWorkersKeptTryingAndGotNothingDone)
   EXPECT_TRUE(hazardlab::testing::children_of(::getpid()).empty());
 }
 
-INSTANTIATE_TEST_SUITE_P(Livelock, LivelockForced, ::testing::Values("thread", "process"), form_name);
+INSTANTIATE_TEST_SUITE_P(Livelock, LivelockForced, ::testing::Values("thread", "process"),
+                         hazardlab::testing::FormParamName);
 
 // ---- wrong fixes, judged in-process ---------------------------------------------------------
 

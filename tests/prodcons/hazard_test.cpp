@@ -1,6 +1,7 @@
 // Lab 05 hazard tests: each broken variant, forced, fails in its own way on every run, in both
 // forms, within its deadline, with the numbers that say what went wrong; the student reads who
 // holds the mutex and who waits for what; nothing is left behind.
+#include "form_names.hpp"
 #include "lab_run.hpp"
 #include "leftovers.hpp"
 
@@ -18,10 +19,6 @@ namespace {
 using hazardlab::testing::run_lab_json;
 
 class ProdconsForced : public ::testing::TestWithParam<std::string> {};
-
-std::string form_name(const ::testing::TestParamInfo<std::string>& info) {
-  return info.param == "thread" ? "ThreadForm" : "ProcessForm";
-}
 
 // Two producers, two consumers, eight slots: every test but the text reports runs this shape.
 const std::vector<std::string> kShape{"--producers", "2", "--consumers", "2", "--capacity", "8"};
@@ -189,6 +186,7 @@ TEST_P(ProdconsForced, TheStudentReadsThatTheConsumersWereNeverTold) {
                 "exactly_once=100"});
 }
 
-INSTANTIATE_TEST_SUITE_P(Prodcons, ProdconsForced, ::testing::Values("thread", "process"), form_name);
+INSTANTIATE_TEST_SUITE_P(Prodcons, ProdconsForced, ::testing::Values("thread", "process"),
+                         hazardlab::testing::FormParamName);
 
 } // namespace

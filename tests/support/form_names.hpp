@@ -22,6 +22,13 @@ struct FormName {
   }
 };
 
+// Value-parameterized tests over the forms as the command line spells them ("thread",
+// "process") get the same names:
+//   INSTANTIATE_TEST_SUITE_P(Lab, MySuite, ::testing::Values("thread", "process"), FormParamName);
+inline std::string FormParamName(const ::testing::TestParamInfo<std::string>& info) {
+  return info.param == "thread" ? "ThreadForm" : "ProcessForm";
+}
+
 // "thread" or "process", as the command line spells the form.
 template <class Form>
 std::string form_option() {

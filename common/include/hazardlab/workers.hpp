@@ -130,8 +130,8 @@ struct WorkersReport {
   // For timed_out: whether any worker's progress (or attempts) still changed during the
   // kDeadlineLook after the deadline. A frozen run moves neither; a livelocked one only attempts.
   bool still_progressing = false;
-  bool still_attempting = false;
-  std::uint64_t attempts_during_look = 0; // all workers' attempts during that look
+  std::uint64_t attempts_during_look = 0;                                     // all workers' attempts during that look
+  bool still_attempting() const noexcept { return attempts_during_look > 0; } // attempts only ever grow
 };
 
 // `meeting_groups` (one number per worker, or empty for a single group) says who meets whom at
