@@ -148,8 +148,9 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   app.add_option("--form", o.form, "thread: std::jthreads in one process; process: fork()ed children sharing memory")
       ->check(CLI::IsMember({"thread", "process"}));
   app.add_option("--variant", o.variant, "the variant to run (--list shows them)")->check(CLI::IsMember(variant_names));
-  if (!lab.worker_count) {
-    app.add_option("--workers", o.workers, "number of workers")->check(CLI::Range(lab.min_workers, kMaxWorkers));
+  if (!lab.worker_count || !lab.workers_help.empty()) {
+    app.add_option("--workers", o.workers, lab.workers_help.empty() ? "number of workers" : lab.workers_help)
+        ->check(CLI::Range(lab.min_workers, kMaxWorkers));
   } else {
     // Not offered, but named in the error, so that a student who tries it learns why.
     app.add_option_function<std::string>(
@@ -196,7 +197,16 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
     return kExitUsage;
   }
 
-  if (lab.worker_count) o.workers = lab.worker_count();
+  if (lab.worker_count) {
+    if (const int by_role = lab.worker_count(); by_role > 0) {
+      if (app.count("--workers") > 0) {
+        fmt::print(stderr, "{}: error: --workers: this run counts its workers by role, not by --workers ({})\n",
+                   lab.name, lab.workers_help);
+        return kExitUsage;
+      }
+      o.workers = by_role;
+    }
+  }
   RunContext context;
   context.form = form;
   context.workers = o.workers;

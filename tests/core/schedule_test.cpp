@@ -1,14 +1,18 @@
 // The forced schedule's hazard point: on the first pass every worker is inside the window at
 // once; the meeting waits for a worker that cannot come only as long as its patience, and once;
 // later passes and the natural schedule never wait. With meeting groups, each group meets on its
-// own, so roles whose windows never overlap do not wait out the patience for each other.
+// own, so roles whose windows never overlap do not wait out the patience for each other. And the
+// two scheduling helpers of forced schedules: one CPU for the calling thread, and no wake-up
+// preemption by it.
 #include "form_names.hpp"
 #include "leftovers.hpp"
 
 #include "hazardlab/forms.hpp"
+#include "hazardlab/schedule.hpp"
 #include "hazardlab/workers.hpp"
 
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <array>
 #include <atomic>
@@ -234,6 +238,50 @@ TYPED_TEST(ScheduleTest, BadMeetingGroupsAreRefusedBeforeAnyWorkerRuns) {
                                                         {3, 3, hazardlab::kMaxWorkers - 1, hazardlab::kMaxWorkers - 1});
   ASSERT_EQ(report.ending, WorkersReport::Ending::finished) << report.what;
   EXPECT_EQ(ran->load(), 4);
+}
+
+// ---- the calling thread's CPU and scheduling policy ----------------------------------------
+
+// The CPUs the calling thread may run on.
+cpu_set_t allowed_cpus() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  EXPECT_EQ(::sched_getaffinity(0, sizeof allowed, &allowed), 0);
+  return allowed;
+}
+
+// (In a thread of its own each time: the calls change only the calling thread, and the test
+// process must not be left pinned or batched.)
+TEST(ScheduleHelpers, RunOnOneCpuLeavesTheCallingThreadExactlyOneCpuOfItsOwnSet) {
+  const cpu_set_t before = allowed_cpus();
+  cpu_set_t after;
+  CPU_ZERO(&after);
+  std::thread([&after] {
+    hazardlab::run_on_one_cpu();
+    after = allowed_cpus();
+  }).join();
+  EXPECT_EQ(CPU_COUNT(&after), 1);
+  // One the process was allowed before: the first of them.
+  int first = -1;
+  for (int cpu = 0; cpu < CPU_SETSIZE && first < 0; ++cpu)
+    if (CPU_ISSET(cpu, &before)) first = cpu;
+  ASSERT_GE(first, 0);
+  EXPECT_TRUE(CPU_ISSET(first, &after));
+  // The thread that called it, only.
+  const cpu_set_t still = allowed_cpus();
+  EXPECT_TRUE(CPU_EQUAL(&still, &before));
+}
+
+TEST(ScheduleHelpers, NoPreemptionOnWakeUpMakesTheCallingThreadSchedBatch) {
+  const int before = ::sched_getscheduler(0);
+  int after = -1;
+  std::thread([&after] {
+    hazardlab::no_preemption_on_wake_up();
+    after = ::sched_getscheduler(0);
+  }).join();
+  EXPECT_EQ(after, SCHED_BATCH);
+  EXPECT_EQ(::sched_getscheduler(0), before); // the thread that called it, only
+  EXPECT_NE(before, SCHED_BATCH);
 }
 
 } // namespace

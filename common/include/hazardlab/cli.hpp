@@ -90,6 +90,11 @@ struct LabSpec {
   // For a lab whose workers have roles (producers and consumers): how many workers its own
   // options ask for. Then --workers is not offered, and validate() must check the count.
   std::function<int()> worker_count;
+  // For a lab that counts its workers by role in some runs only (starvation's readers and
+  // writers) and by --workers in the others: --workers is offered with this help, and
+  // worker_count() returns 0 for a run that takes --workers. Giving --workers to a run counted by
+  // role is a usage error.
+  std::string workers_help;
 };
 
 int lab_main(const LabSpec& lab, int argc, char** argv);

@@ -1,0 +1,67 @@
+#pragma once
+// Lab 04 reference fixes: make a waiting worker's turn come, whatever the others do.
+#include "starvation.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <thread>
+
+namespace starvation {
+
+// Readers-writers without starvation: the no-starve solution of the classic semaphore solutions.
+// Every reader passes through a turnstile on its way in (takes it and gives it straight back); a
+// writer takes the turnstile and keeps it while it waits for the room. New readers then queue at
+// the turnstile behind the writer, the readers inside leave, the room empties, and the writer
+// gets in. A writer is in line from the moment it holds the turnstile: only readers already past
+// it can still enter before it, each at most once.
+template <class Form>
+struct FixedTurnstile {
+  struct ReadersWriterLock {
+    Lightswitch<Form> readers;
+    typename Form::Semaphore room{1};      // 1: nobody inside
+    typename Form::Semaphore turnstile{1}; // held by a writer that waits: readers queue here
+
+    void lock_shared(Turn& /*turn*/) {
+      turnstile.acquire();
+      turnstile.release();
+      readers.enter(room);
+    }
+    void unlock_shared() { readers.leave(room); }
+    void lock(Turn& turn) {
+      turnstile.acquire();
+      turn.in_line();
+      room.acquire();
+    }
+    // The turnstile first: readers queued behind this writer may go on (and the next writer may
+    // take the turnstile) as soon as the room is given back.
+    void unlock() {
+      turnstile.release();
+      room.release();
+    }
+  };
+};
+
+// Greedy: a FIFO ticket lock, two counters like a deli counter's. A worker draws the next ticket
+// and waits until its number is served; unlocking serves the next number. Whoever asked first gets
+// in first, so a waiting worker is overtaken by fewer than all the others, once each. Lock-free
+// std::atomic works across processes in shared memory, so one lock serves both forms.
+template <class Form>
+struct FixedTicket {
+  struct Lock {
+    static_assert(std::atomic<std::uint32_t>::is_always_lock_free,
+                  "a ticket lock in shared memory needs lock-free atomics");
+    std::atomic<std::uint32_t> next_ticket{0};
+    std::atomic<std::uint32_t> now_serving{0};
+
+    void lock(Turn& turn) {
+      const std::uint32_t mine = next_ticket.fetch_add(1, std::memory_order_relaxed);
+      turn.in_line();
+      // acquire: what the previous holder wrote before it served the next number is seen here.
+      while (now_serving.load(std::memory_order_acquire) != mine)
+        std::this_thread::yield(); // on 2 cores the holder may need this CPU to finish
+    }
+    void unlock() { now_serving.store(now_serving.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+  };
+};
+
+} // namespace starvation

@@ -1,0 +1,133 @@
+// Lab 04 grading tests: both reference fixes let every worker in, on every run, in both forms and
+// both schedules, with several shapes. Every worker does all of its operations, every entry finds
+// the room as the lock promised (not_excluded is 0), and in every run the fix's own bound on
+// overtaking holds, a count no scheduler can bend:
+//  - fixed-ticket (greedy): first come, first served from the ticket drawn, so a worker is
+//    overtaken by fewer than all the workers in any one wait, and none is ever starved;
+//  - fixed-turnstile (readers-writers): a writer holding the turnstile is passed only by readers
+//    already past it, each at most once: at most --readers entries in one wait. Its readers have no
+//    bound (glibc's mutexes and semaphores let a running thread barge past a woken one), so none is
+//    asserted for them.
+// Wall-clock numbers are never thresholds. Each run is its own lab process, so that every run's
+// per-worker numbers are checked, not only one trial's. In the TSan build this is the TSan-built
+// binary, and a ThreadSanitizer report would change its exit status.
+#include "form_names.hpp"
+#include "lab_run.hpp"
+#include "leftovers.hpp"
+
+#include "hazardlab/outcome.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+constexpr int kNaturalRuns = 10;
+constexpr int kForcedRuns = 4;
+constexpr std::uint64_t kOps = 300;
+// Only an upper bound, far above the measured times (a forced fixed-turnstile run waits out the
+// relay's patience once, 250 ms), and short enough that a fix that never finishes fails quickly.
+constexpr const char* kTimeoutMs = "20000";
+
+struct Shape {
+  std::string variant;
+  std::vector<std::string> args; // the scenario and its worker counts
+  int workers;
+  int readers; // readers-writers: workers 0 … readers-1 read; greedy: 0
+};
+
+Shape turnstile(int readers, int writers) {
+  return {"fixed-turnstile",
+          {"--scenario", "readers-writers", "--readers", std::to_string(readers), "--writers", std::to_string(writers)},
+          readers + writers,
+          readers};
+}
+
+Shape ticket(int workers) {
+  return {"fixed-ticket", {"--scenario", "greedy", "--workers", std::to_string(workers)}, workers, 0};
+}
+
+// Runs a fix once and checks everything its logic promises.
+void expect_fair_run(const std::string& form, const Shape& shape, const std::string& schedule, int run) {
+  SCOPED_TRACE(fmt::format("{} form, {} {}, {} schedule, run {}", form, shape.variant, fmt::join(shape.args, " "),
+                           schedule, run));
+  std::vector<std::string> args{"--form", form,    "--variant",          shape.variant, "--schedule",
+                                schedule, "--ops", std::to_string(kOps), "--timeout",   kTimeoutMs};
+  args.insert(args.end(), shape.args.begin(), shape.args.end());
+  const auto lab = hazardlab::testing::run_lab_json("starvation", args);
+  ASSERT_TRUE(lab.report.is_object()) << lab.process.out << lab.process.err;
+  const std::string outcome = lab.report.value("outcome", "");
+  const auto& metrics = lab.report.at("metrics");
+  ASSERT_TRUE(metrics.contains("workers")) << lab.report.dump();
+  const auto& per_worker = metrics.at("workers");
+  ASSERT_EQ(per_worker.size(), static_cast<std::size_t>(shape.workers)) << lab.report.dump();
+
+  EXPECT_EQ(metrics.value("not_excluded", std::uint64_t{1}), 0u) << metrics.dump();
+  EXPECT_EQ(metrics.value("ops", std::uint64_t{0}), kOps * static_cast<std::uint64_t>(shape.workers));
+  for (int w = 0; w < shape.workers; ++w) {
+    const auto& worker = per_worker[w];
+    SCOPED_TRACE(worker.dump());
+    EXPECT_EQ(worker.value("ops", std::uint64_t{0}), kOps);
+    const auto most_overtakes = worker.value("most_overtakes", std::uint64_t{1'000'000});
+    if (shape.variant == "fixed-ticket") {
+      EXPECT_LT(most_overtakes, static_cast<std::uint64_t>(shape.workers));
+      EXPECT_FALSE(worker.value("starved", true));
+    } else if (w >= shape.readers) { // a turnstile writer
+      EXPECT_LE(most_overtakes, static_cast<std::uint64_t>(shape.readers));
+      EXPECT_FALSE(worker.value("starved", true));
+    }
+  }
+  if (shape.variant == "fixed-ticket") {
+    EXPECT_EQ(lab.process.exit_status, hazardlab::kExitCorrect) << lab.process.err;
+    EXPECT_EQ(outcome, "correct") << lab.report.dump();
+  } else {
+    // The turnstile's readers are not bounded: the judge may find one of them starved (never a
+    // writer, checked above), and then says so; any other outcome is wrong.
+    EXPECT_TRUE(outcome == "correct" || outcome == "hazard:starvation") << lab.report.dump();
+    EXPECT_EQ(lab.process.exit_status, outcome == "correct" ? hazardlab::kExitCorrect : hazardlab::kExitHazard)
+        << lab.process.err;
+  }
+}
+
+void expect_fair_runs(const std::string& form, const std::vector<Shape>& shapes, const std::string& schedule,
+                      int runs) {
+  const hazardlab::testing::AdoptOrphans adopt; // a worker left behind would become our child
+  for (const auto& shape : shapes) {
+    for (int run = 0; run < runs; ++run) {
+      expect_fair_run(form, shape, schedule, run);
+      if (::testing::Test::HasFailure()) return; // one failing run says it; a stuck fix costs a deadline per run
+    }
+  }
+}
+
+const std::vector<Shape> kTurnstileShapes{turnstile(2, 1), turnstile(3, 1), turnstile(3, 2)};
+const std::vector<Shape> kTicketShapes{ticket(2), ticket(3), ticket(4)};
+
+template <class Form>
+class StarvationFixed : public hazardlab::testing::LeavesNothingBehind {};
+TYPED_TEST_SUITE(StarvationFixed, hazardlab::testing::BothForms, hazardlab::testing::FormName);
+
+TYPED_TEST(StarvationFixed, TurnstileLetsEveryWriterInNatural) {
+  expect_fair_runs(hazardlab::testing::form_option<TypeParam>(), kTurnstileShapes, "natural", kNaturalRuns);
+}
+
+TYPED_TEST(StarvationFixed, TurnstileLetsEveryWriterInForced) {
+  // The readers' relay cannot go on past a writer holding the turnstile: it gives up after its
+  // patience, and the writer gets in.
+  expect_fair_runs(hazardlab::testing::form_option<TypeParam>(), kTurnstileShapes, "forced", kForcedRuns);
+}
+
+TYPED_TEST(StarvationFixed, TicketServesEveryWorkerInTurnNatural) {
+  expect_fair_runs(hazardlab::testing::form_option<TypeParam>(), kTicketShapes, "natural", kNaturalRuns);
+}
+
+TYPED_TEST(StarvationFixed, TicketServesEveryWorkerInTurnForced) {
+  // One CPU, the greedy worker asking again at once: it still waits for every ticket drawn before.
+  expect_fair_runs(hazardlab::testing::form_option<TypeParam>(), kTicketShapes, "forced", kForcedRuns);
+}
+
+} // namespace
