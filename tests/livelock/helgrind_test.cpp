@@ -4,6 +4,7 @@
 // the first resource is held (broken natural, and the correct fixed-backoff too), and, on a forced
 // broken run, in an optimized build, false data-race alarms on the virtual clock's std::atomic
 // accesses.
+#include "helgrind.hpp"
 #include "lab_run.hpp"
 
 #include "hazardlab/outcome.hpp"
@@ -16,46 +17,15 @@
 namespace {
 
 using hazardlab::testing::Completed;
+using hazardlab::testing::error_summary;
+using hazardlab::testing::lines_of;
 
 constexpr int kUnits = 200;
 
 Completed helgrind(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"valgrind",
-                                "--tool=helgrind",
-                                "--suppressions=" + std::string(HAZARDLAB_SOURCE_DIR) + "/scripts/helgrind.supp",
-                                hazardlab::testing::bin_path("livelock"),
-                                "--workers",
-                                "2",
-                                "--units",
-                                std::to_string(kUnits)};
+  std::vector<std::string> argv{"--workers", "2", "--units", std::to_string(kUnits)};
   argv.insert(argv.end(), args.begin(), args.end());
-  return hazardlab::testing::run(argv, std::chrono::seconds(120));
-}
-
-struct Summary {
-  int errors = -1;
-  int contexts = -1;
-};
-
-// Helgrind's "ERROR SUMMARY: N errors from M contexts" (the thread form is one process).
-Summary error_summary(const Completed& run) {
-  static const std::regex summary(R"(ERROR SUMMARY: (\d+) errors from (\d+) contexts)");
-  std::smatch match;
-  if (!std::regex_search(run.err, match, summary)) {
-    ADD_FAILURE() << "no Helgrind summary:\n" << run.err;
-    return {};
-  }
-  return {std::stoi(match[1]), std::stoi(match[2])};
-}
-
-// Helgrind's lines, without the "==pid== " prefix.
-std::vector<std::string> lines_of(const std::string& err) {
-  static const std::regex prefix(R"(^==\d+== ?)");
-  std::vector<std::string> lines;
-  std::istringstream in(err);
-  for (std::string line; std::getline(in, line);)
-    lines.push_back(std::regex_replace(line, prefix, ""));
-  return lines;
+  return hazardlab::testing::run_under_helgrind("livelock", argv);
 }
 
 constexpr const char* kLockOrder = R"(Thread #\d+: lock order "0x[0-9A-F]+ before 0x[0-9A-F]+" violated)";

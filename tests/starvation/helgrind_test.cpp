@@ -15,6 +15,7 @@
 //    false alarm on a correct fix, optimized or not.
 // Every report is placed by its address: "N bytes inside a block" of the scenario's state, whose
 // layout this test takes from the same header the lab was built from.
+#include "helgrind.hpp"
 #include "lab_run.hpp"
 
 #include "broken.hpp"
@@ -39,46 +40,15 @@ namespace {
 
 using hazardlab::ThreadForm;
 using hazardlab::testing::Completed;
+using hazardlab::testing::error_summary;
+using hazardlab::testing::lines_of;
 
 constexpr int kOps = 200;
 
 Completed helgrind(const std::vector<std::string>& args) {
-  std::vector<std::string> argv{"valgrind",
-                                "--tool=helgrind",
-                                "--suppressions=" + std::string(HAZARDLAB_SOURCE_DIR) + "/scripts/helgrind.supp",
-                                hazardlab::testing::bin_path("starvation"),
-                                "--ops",
-                                std::to_string(kOps),
-                                "--timeout",
-                                "60000"};
+  std::vector<std::string> argv{"--ops", std::to_string(kOps), "--timeout", "60000"};
   argv.insert(argv.end(), args.begin(), args.end());
-  return hazardlab::testing::run(argv, std::chrono::seconds(120));
-}
-
-struct Summary {
-  int errors = -1;
-  int contexts = -1;
-};
-
-// Helgrind's "ERROR SUMMARY: N errors from M contexts" (the thread form is one process).
-Summary error_summary(const Completed& run) {
-  static const std::regex summary(R"(ERROR SUMMARY: (\d+) errors from (\d+) contexts)");
-  std::smatch match;
-  if (!std::regex_search(run.err, match, summary)) {
-    ADD_FAILURE() << "no Helgrind summary:\n" << run.err;
-    return {};
-  }
-  return {std::stoi(match[1]), std::stoi(match[2])};
-}
-
-// Helgrind's lines, without the "==pid== " prefix.
-std::vector<std::string> lines_of(const std::string& err) {
-  static const std::regex prefix(R"(^==\d+== ?)");
-  std::vector<std::string> lines;
-  std::istringstream in(err);
-  for (std::string line; std::getline(in, line);)
-    lines.push_back(std::regex_replace(line, prefix, ""));
-  return lines;
+  return hazardlab::testing::run_under_helgrind("starvation", argv);
 }
 
 // ---- where a report is, in the scenario's state ----------------------------------------------
