@@ -5,16 +5,23 @@
 #   make test                     build default + tsan, run every test of both
 #   make tsan LAB=race ARGS=...   the lab built with ThreadSanitizer
 #   make helgrind LAB=race ARGS=...  the lab under valgrind --tool=helgrind (debug build)
+#   make grade [SUBMISSION=dir] [LABS=race,deadlock] [OUT=dir]
+#                                 judge every lab's exercise (this tree's, or a student's copy);
+#                                 reports in OUT, default build/grade (docs/instructor-guide.md)
+#   make handout DEST=dir         the student distribution: everything but solutions/ and
+#                                 instructor-only files
 #   make clean
 LAB ?=
 ARGS ?=
+SUBMISSION ?=
+DEST ?=
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 
 PRESETS := default tsan asan debug
 BUILDS := $(addprefix build-,$(PRESETS))
 
-.PHONY: deps run test tsan helgrind asan clean format $(BUILDS)
+.PHONY: deps run test tsan helgrind asan grade handout clean format $(BUILDS)
 
 deps:
 	@bash scripts/install-deps.sh
@@ -47,6 +54,14 @@ asan: build-asan
 helgrind: build-debug
 	@test -n "$(LAB)" || { echo "make helgrind: say which lab, e.g. make helgrind LAB=race ARGS='--variant broken'" >&2; exit 2; }
 	@valgrind --tool=helgrind --suppressions=scripts/helgrind.supp build/debug/bin/$(LAB) $(ARGS)
+
+# Builds what it needs itself, lab by lab, so that one exercise that does not compile costs only
+# its own lab's points.
+grade: deps
+	@SUBMISSION="$(SUBMISSION)" bash scripts/grade.sh $(ARGS)
+
+handout:
+	@bash scripts/handout.sh "$(DEST)"
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.hpp')

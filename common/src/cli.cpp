@@ -72,6 +72,7 @@ void print_json(const LabSpec& lab, const CommonOptions& o, const RunContext& co
               {"schedule", o.schedule}, {"workers", o.workers}, {"timeout_ms", o.timeout_ms},
               {"seed", context.seed}};
   out.update(result_json(stats.representative()));
+  out["trial"] = stats.representative_trial(); // the reported run's trial, from 1
   out["trials"] = o.trials;
   if (o.trials > 1) {
     out["trials_run"] = stats.trials();
@@ -98,6 +99,10 @@ void print_human(const LabSpec& lab, const CommonOptions& o, const TrialStats& s
   fmt::print("{} · {} form · variant {} · {} workers · {} schedule\n", lab.name, o.form, o.variant, o.workers,
              o.schedule);
   fmt::print("outcome   {}\n", r.outcome());
+  // With trials, the report is of the first run with the most severe outcome: say which one.
+  if (stats.trials() > 1 && r.verdict != Verdict::correct)
+    fmt::print("          first seen in trial {} of {}; the lines below are that trial's\n",
+               stats.representative_trial(), stats.trials());
   fmt::print("          {}\n", r.summary);
   for (const auto& line : r.details)
     fmt::print("          {}\n", line);

@@ -111,8 +111,17 @@ int severity(Verdict verdict) {
 
 void TrialStats::add(const RunResult& result) { results_.push_back(result); }
 
-const RunResult& TrialStats::representative() const {
-  return *std::ranges::max_element(results_, {}, [](const RunResult& r) { return severity(r.verdict); });
+const RunResult& TrialStats::representative() const { return results_[representative_index()]; }
+
+int TrialStats::representative_trial() const {
+  return results_.empty() ? 0 : static_cast<int>(representative_index()) + 1;
+}
+
+// max_element gives the first of the most severe.
+std::size_t TrialStats::representative_index() const {
+  return static_cast<std::size_t>(
+      std::ranges::max_element(results_, {}, [](const RunResult& r) { return severity(r.verdict); }) -
+      results_.begin());
 }
 
 std::map<std::string, int> TrialStats::histogram() const {

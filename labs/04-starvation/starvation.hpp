@@ -173,6 +173,7 @@ struct State {
   LockType lock;                              // the variant's
   std::atomic<std::uint64_t> entries{0};      // every entry into the lock, by anyone, in order
   std::atomic<int> readers_inside{0};         // readers-writers
+  std::atomic<int> most_readers_at_once{0};   // readers-writers: the most readers_inside ever was
   std::atomic<int> writers_inside{0};         // readers-writers; greedy: workers inside
   std::atomic<std::uint64_t> not_excluded{0}; // entries that found someone inside they must exclude
   std::uint64_t value = 0;                    // written by writers (and turns), read by readers: the lock guards it
@@ -250,11 +251,19 @@ public:
     done();
   }
 
-  // --schedule forced: a writer asks for the first time only once a reader is inside, so that it
-  // arrives when the readers already have the room.
+  // --schedule forced: a writer asks for the first time only once min(2, readers) readers have
+  // been inside at the same moment. Then the readers already have the room (the relay keeps it
+  // from emptying, see reader_relay), and a lock that lets readers read together has shown it
+  // (most_readers_at_once >= 2) before a writer's wait can change who gets in. A fix such as the
+  // turnstile stops new readers while a writer waits: had the writer asked as soon as one reader
+  // was inside, the second reader could have found the turnstile taken, and on some runs no two
+  // readers would ever have been inside together. A lock that lets only one reader in at a time (a
+  // plain mutex for everyone) never gets there: the writer waits kForcedMeetingPatience in vain,
+  // gives the arrangement up, and the run goes on.
   void writer_arrives_late() {
     if (!forced_ || s_.arrangement_given_up.load(std::memory_order_relaxed)) return;
-    if (!wait_with_patience([this] { return s_.readers_inside.load(std::memory_order_relaxed) > 0; }))
+    const int together = std::min(2, params_.readers);
+    if (!wait_with_patience([&] { return s_.most_readers_at_once.load(std::memory_order_relaxed) >= together; }))
       s_.arrangement_given_up.store(true, std::memory_order_relaxed);
   }
 
@@ -303,7 +312,10 @@ private:
   // Who is inside is counted with sequentially consistent atomics: a reader and a writer that
   // are both inside must see each other, whatever the lock does.
   void read_section() {
-    s_.readers_inside.fetch_add(1);
+    const int inside = s_.readers_inside.fetch_add(1) + 1; // exact: a read-modify-write of the one count
+    int most = s_.most_readers_at_once.load(std::memory_order_relaxed);
+    while (inside > most && !s_.most_readers_at_once.compare_exchange_weak(most, inside, std::memory_order_relaxed)) {
+    }
     if (s_.writers_inside.load() > 0) s_.not_excluded.fetch_add(1, std::memory_order_relaxed);
     const std::uint64_t my_reader_entry = s_.reader_entries.fetch_add(1, std::memory_order_relaxed);
     me_.read_sum += s_.value; // a read the lock must keep apart from every write
@@ -493,6 +505,8 @@ hazardlab::RunResult judge(const Params& params, const hazardlab::RunContext& co
   result.metrics["starved"] = static_cast<std::uint64_t>(starved.size());
   const auto not_excluded = s.not_excluded.load();
   result.metrics["not_excluded"] = not_excluded;
+  if (params.scenario == Scenario::readers_writers)
+    result.metrics["most_readers_at_once"] = static_cast<std::uint64_t>(s.most_readers_at_once.load());
 
   if (not_excluded > 0) {
     result.verdict = hazardlab::Verdict::hazard;

@@ -53,7 +53,8 @@ TEST(DeadlockCli, ListSaysWhatAVariantNeeds) {
 TEST(DeadlockCli, CorrectRunSaysTransfersAndTotal) {
   const auto run = hazardlab::testing::run_lab_json("deadlock", {"--variant", "exercise", "--workers", "1"});
   EXPECT_EQ(run.process.exit_status, hazardlab::kExitCorrect) << run.process.err;
-  EXPECT_EQ(run.report["summary"], "1,000 transfers done, total 10,000 conserved");
+  EXPECT_EQ(run.report["summary"], "1,000 transfers done, total 10,000 conserved, at most 1 transfer at once");
+  EXPECT_EQ(run.report["metrics"]["most_at_once"], 1);
   EXPECT_EQ(run.report["metrics"]["total_after"], 10'000);
 }
 

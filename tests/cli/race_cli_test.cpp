@@ -88,6 +88,17 @@ TEST_P(RaceCliForm, JsonIsOneObjectWithTheDocumentedFields) {
   EXPECT_EQ(lab.report["schedule"], "forced");
   EXPECT_EQ(lab.report["histogram"]["hazard:lost-updates"], 3);
   EXPECT_TRUE(lab.report["distribution"].contains("lost"));
+  EXPECT_EQ(lab.report["trial"], 1); // the reported run: every trial lost updates, so the first
+}
+
+TEST_P(RaceCliForm, TheReportSaysWhichTrialItIsOf) {
+  const auto single = hazardlab::testing::run_lab_json("race", {"--form", GetParam(), "--iterations", "500"});
+  EXPECT_EQ(single.report["trial"], 1) << single.process.out;
+  const auto done =
+      run(race_args({"--form", GetParam(), "--schedule", "forced", "--iterations", "500", "--trials", "3"}));
+  EXPECT_EQ(done.exit_status, hazardlab::kExitHazard) << done.err;
+  EXPECT_NE(done.out.find("outcome   hazard:lost-updates\n          first seen in trial 1 of 3;"), std::string::npos)
+      << done.out;
 }
 
 TEST_P(RaceCliForm, StuckRunExitsFourWithinTheDeadlineAndLeavesNothing) {

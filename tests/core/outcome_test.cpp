@@ -192,6 +192,26 @@ TEST(Outcome, RepresentativeIsTheMostSevereAndItsFirstRun) {
   EXPECT_EQ(stats.representative().verdict, Verdict::crashed);
 }
 
+TEST(Outcome, RepresentativeTrialCountsFromOneAndIsTheFirstOfTheMostSevere) {
+  TrialStats stats;
+  EXPECT_EQ(stats.representative_trial(), 0); // nothing run yet
+  stats.add(result_of(Verdict::correct, "", "correct 1"));
+  EXPECT_EQ(stats.representative_trial(), 1); // a single run is trial 1
+  for (int i = 0; i < 5; ++i)
+    stats.add(result_of(Verdict::correct));
+  EXPECT_EQ(stats.representative_trial(), 1);                        // all correct: the first
+  stats.add(result_of(Verdict::hazard, "lost-updates", "hazard 1")); // trial 7
+  stats.add(result_of(Verdict::correct));
+  stats.add(result_of(Verdict::hazard, "lost-updates", "hazard 2"));
+  EXPECT_EQ(stats.representative_trial(), 7);
+  EXPECT_EQ(stats.representative().summary, "hazard 1");
+  stats.add(result_of(Verdict::stuck, "deadlock", "stuck 1")); // trial 10
+  stats.add(result_of(Verdict::stuck, "deadlock", "stuck 2"));
+  EXPECT_EQ(stats.representative_trial(), 10);
+  EXPECT_EQ(stats.representative().summary, "stuck 1");
+  EXPECT_EQ(stats.trials(), 11);
+}
+
 TEST(Outcome, DistributionOfNumericMetrics) {
   TrialStats stats;
   EXPECT_TRUE(stats.distribution().empty());

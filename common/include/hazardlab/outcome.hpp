@@ -56,10 +56,13 @@ public:
   int trials() const noexcept { return static_cast<int>(results_.size()); }
   // The most severe outcome seen (crashed > stuck > hazard > correct) and its first run.
   const RunResult& representative() const;
+  // Which trial that was, counted from 1 (0 before any trial was added).
+  int representative_trial() const;
   std::map<std::string, int> histogram() const;
   nlohmann::ordered_json distribution() const; // metric -> {min, p50, mean, max}
 
 private:
+  std::size_t representative_index() const;
   std::vector<RunResult> results_;
 };
 
