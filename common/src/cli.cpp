@@ -1,6 +1,7 @@
 #include "hazardlab/cli.hpp"
 
 #include "hazardlab/logging.hpp"
+#include "hazardlab/timeline.hpp"
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -8,6 +9,8 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <limits>
 #include <random>
 
@@ -139,6 +142,55 @@ void print_human(const LabSpec& lab, const CommonOptions& o, const TrialStats& s
 
 } // namespace
 
+void add_timeline_options(CLI::App& app, TimelineOptions& options) {
+  app.add_flag("--timeline", options.chart,
+               "after the report, a chart of what each worker did over time (the first trial): running, "
+               "waiting for a lock or semaphore, holding one, sleeping");
+  app.add_option("--trace", options.trace_path,
+                 "write the first trial's timeline to FILE as Chrome trace-event JSON (Perfetto, chrome://tracing)")
+      ->check(CLI::Validator(
+          [](const std::string& path) -> std::string {
+            const std::filesystem::path folder = std::filesystem::path(path).parent_path();
+            if (std::filesystem::path(path).filename().empty()) return "'" + path + "' names no file";
+            return folder.empty() || std::filesystem::is_directory(folder)
+                       ? ""
+                       : "no folder " + folder.string() + " to write it in";
+          },
+          "FILE"));
+}
+
+void begin_timeline(const TimelineOptions& options) {
+  timeline::take_recorded(); // nothing from before counts
+  timeline::request(options.wanted());
+}
+
+bool end_timeline(const TimelineOptions& options, const std::string& lab_name, std::FILE* chart_out) {
+  timeline::request(false);
+  if (!options.wanted()) return true;
+  const std::optional<Timeline> recorded = timeline::take_recorded();
+  if (!recorded) {
+    // Only a thread-form run abandoned at its deadline has none: its threads may still be writing.
+    fmt::print(stderr,
+               "{}: no timeline: the run's threads were abandoned at the deadline and may still be "
+               "writing their tracks (--form process records a stuck run)\n",
+               lab_name);
+    return true;
+  }
+  if (options.chart) {
+    fmt::print(chart_out, "\ntimeline of the first trial\n{}", timeline::ascii_chart(*recorded));
+    std::fflush(chart_out);
+  }
+  if (!options.trace_path.empty()) {
+    std::ofstream out(options.trace_path);
+    out << timeline::chrome_trace(*recorded, lab_name).dump() << '\n';
+    if (!out.flush()) {
+      fmt::print(stderr, "{}: error: --trace: cannot write {}\n", lab_name, options.trace_path);
+      return false;
+    }
+  }
+  return true;
+}
+
 int lab_main(const LabSpec& lab, int argc, char** argv) {
   CommonOptions o;
   o.variant = lab.default_variant;
@@ -178,6 +230,8 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   app.add_option("--log-level", o.log_level, "log level on stderr")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_flag("--list", o.list, "list the variants, the forms each applies to and what each shows");
+  TimelineOptions timeline_options;
+  add_timeline_options(app, timeline_options);
   if (lab.add_options) lab.add_options(app);
 
   try {
@@ -230,6 +284,7 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   }
 
   init_logging(form, spdlog::level::from_str(o.log_level));
+  begin_timeline(timeline_options);
   TrialStats stats;
   try {
     for (int trial = 0; trial < o.trials; ++trial) {
@@ -249,8 +304,10 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
     print_json(lab, o, context, stats);
   else
     print_human(lab, o, stats);
+  // After the report; with --json on stderr, so that stdout stays one JSON object.
+  const bool timeline_written = end_timeline(timeline_options, lab.name, o.json ? stderr : stdout);
 
-  const int status = exit_status(stats.representative().verdict);
+  const int status = timeline_written ? exit_status(stats.representative().verdict) : kExitOther;
   if (threads_abandoned()) {
     // The thread form ends the program here: abandoned threads are still blocked (or spinning)
     // inside state that normal exit would destroy under them.

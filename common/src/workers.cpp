@@ -2,6 +2,7 @@
 
 #include "hazardlab/barrier.hpp"
 #include "hazardlab/logging.hpp"
+#include "hazardlab/timeline.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -16,6 +17,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -109,11 +111,20 @@ struct Board {
 };
 
 template <class Form>
-void run_body(Board<Form>& board, int id, const WorkerBody& body, Schedule schedule, std::stop_token stop) {
+void run_body(Board<Form>& board, int id, const WorkerBody& body, Schedule schedule, std::stop_token stop,
+              timeline::Recording& recording) {
   t_current_worker = id;
   Worker worker(id, board.slots[id], std::move(stop), schedule, [&board, id] { board.meet(id); });
   board.start.arrive_and_wait();
   board.released();
+  // The worker's track, from the start barrier's release to the end of its body, on every path.
+  struct Tracked {
+    timeline::Recording& recording;
+    Tracked(timeline::Recording& r, int worker) : recording(r) { recording.worker_starts(worker); }
+    ~Tracked() { recording.worker_ends(); }
+    Tracked(const Tracked&) = delete;
+    Tracked& operator=(const Tracked&) = delete;
+  } tracked(recording, id);
   try {
     body(worker);
   } catch (const WorkerStopped&) {
@@ -174,13 +185,15 @@ std::string deadline_text(std::chrono::milliseconds timeout, const WorkersReport
 WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const WorkerBody& body, Schedule schedule,
                           const std::vector<int>& meeting_groups) {
   HeapShared<Board<ThreadForm>> board(workers, meeting_groups);
+  // Heap-allocated so that, like the board, it can be left to abandoned threads (see below).
+  auto recording = std::make_unique<timeline::Recording>(workers, timeline::requested());
   const auto deadline = Clock::now() + timeout;
   std::vector<std::jthread> threads;
   threads.reserve(workers);
   for (int id = 0; id < workers; ++id) {
-    threads.emplace_back([&board = *board, id, body, schedule](std::stop_token stop) {
+    threads.emplace_back([&board = *board, &recording = *recording, id, body, schedule](std::stop_token stop) {
       try {
-        run_body(board, id, body, schedule, std::move(stop));
+        run_body(board, id, body, schedule, std::move(stop), recording);
       } catch (...) {
         // recorded in the board; the watchdog reports the run as crashed
       }
@@ -214,11 +227,13 @@ WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const 
       thread.request_stop();
       thread.detach();
     }
+    (void)recording.release(); // their tracks stay mapped, and unread: they may still write
   }
   threads.clear(); // joins the finished threads: their last writes happen-before the snapshot
 
   WorkersReport report = snapshot(*board, workers);
   report.all_stopped = all_finished;
+  if (recording) recording->keep("thread", board->released_ns.load(), now_ns());
   keep_the_look(look, report);
   for (int id = 0; id < workers; ++id)
     if (!report.finished[id] && cpu_ns_at_deadline[id] >= 0) report.cpu_ms[id] = to_ms(cpu_ns_at_deadline[id]);
@@ -258,8 +273,8 @@ private:
   std::array<struct sigaction, kSignals.size()> previous_{};
 };
 
-[[noreturn]] void child_main(Board<ProcessForm>& board, int id, const WorkerBody& body, Schedule schedule,
-                             pid_t parent) {
+[[noreturn]] void child_main(Board<ProcessForm>& board, int id, const WorkerBody& body, Schedule schedule, pid_t parent,
+                             timeline::Recording& recording) {
   // If the parent dies, even by SIGKILL, the kernel kills this child too.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(kChildOrphaned); // it died before prctl took effect
@@ -269,7 +284,7 @@ private:
   reinit_logging_after_fork();
   int status = 0;
   try {
-    run_body(board, id, body, schedule, {});
+    run_body(board, id, body, schedule, {}, recording);
   } catch (...) {
     status = kChildThrew;
   }
@@ -343,6 +358,7 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
                             const std::vector<int>& meeting_groups) {
   std::fflush(nullptr); // or each child would flush a copy of the parent's buffered output
   MappedShared<Board<ProcessForm>> board(workers, meeting_groups);
+  timeline::Recording recording(workers, timeline::requested()); // mapped before the forks
   SignalGuard signals;
   Children children;
   const pid_t parent = ::getpid();
@@ -350,7 +366,7 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
   for (int id = 0; id < workers; ++id) {
     const pid_t pid = ::fork();
     if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-    if (pid == 0) child_main(*board, id, body, schedule, parent);
+    if (pid == 0) child_main(*board, id, body, schedule, parent, recording);
     children.add(pid);
   }
 
@@ -385,6 +401,7 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
   }
 
   WorkersReport report = snapshot(*board, workers);
+  recording.keep("process", board->released_ns.load(), now_ns()); // every child is reaped by now
   report.ending = ending;
   keep_the_look(look, report);
   for (int id = 0; id < workers; ++id)

@@ -7,6 +7,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <tuple>
 
@@ -56,6 +58,53 @@ TEST(DeadlockCli, CorrectRunSaysTransfersAndTotal) {
   EXPECT_EQ(run.report["summary"], "1,000 transfers done, total 10,000 conserved, at most 1 transfer at once");
   EXPECT_EQ(run.report["metrics"]["most_at_once"], 1);
   EXPECT_EQ(run.report["metrics"]["total_after"], 10'000);
+}
+
+} // namespace
+
+namespace {
+
+// --timeline and --trace are common to every lab (cli.cpp); the deadlock is where they say most:
+// each worker holds one account and waits, to the end, for the next one's.
+TEST(TimelineCli, AForcedDeadlockShowsEveryProcessWaitingAndTheTraceHasATrackEach) {
+  const std::string trace = ::testing::TempDir() + "hazardlab-deadlock-trace.json";
+  std::filesystem::remove(trace);
+  const auto done =
+      hazardlab::testing::run({hazardlab::testing::bin_path("deadlock"), "--form", "process", "--schedule", "forced",
+                               "--workers", "3", "--timeout", "300", "--timeline", "--trace", trace});
+  EXPECT_EQ(done.exit_status, hazardlab::kExitStuck) << done.err;
+  EXPECT_NE(done.out.find("\ntimeline of the first trial\n"), std::string::npos) << done.out;
+  for (const char* row : {"process 0 |", "process 1 |", "process 2 |"}) {
+    const auto at = done.out.find(row);
+    ASSERT_NE(at, std::string::npos) << row << "\n" << done.out;
+    const std::string bar = done.out.substr(at, done.out.find('\n', at) - at);
+    EXPECT_NE(bar.find("░░░░"), std::string::npos) << bar; // waiting, most of the run
+  }
+  std::ifstream in(trace);
+  const auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  std::filesystem::remove(trace);
+  ASSERT_TRUE(json.is_object()) << "the trace is not JSON";
+  int tracks = 0;
+  int waits = 0;
+  for (const auto& event : json.at("traceEvents")) {
+    if (event.at("ph") == "M" && event.at("name") == "thread_name") ++tracks;
+    if (event.at("ph") == "X" && event.at("name").get<std::string>().starts_with("waiting account ")) ++waits;
+  }
+  EXPECT_EQ(tracks, 3);
+  EXPECT_GE(waits, 3);
+}
+
+TEST(TimelineCli, WithJsonTheChartGoesToStderrAndStdoutStaysOneObject) {
+  const auto run = hazardlab::testing::run_lab_json(
+      "deadlock", {"--variant", "exercise", "--workers", "2", "--transfers", "50", "--timeline"});
+  EXPECT_EQ(run.process.exit_status, hazardlab::kExitCorrect) << run.process.err;
+  EXPECT_TRUE(run.report.is_object()) << run.process.out;
+  EXPECT_NE(run.process.err.find("thread 1 |"), std::string::npos) << run.process.err;
+}
+
+TEST(TimelineCli, TraceIntoAFolderThatDoesNotExist) {
+  hazardlab::testing::expect_usage_error("deadlock", {"--trace", "/nonexistent-folder/trace.json"},
+                                         "--trace: no folder /nonexistent-folder");
 }
 
 } // namespace

@@ -4,7 +4,7 @@
 //
 //   lab --form thread|process --variant NAME [--workers N] [lab options]
 //       [--schedule natural|forced] [--trials K] [--timeout MS] [--seed S]
-//       [--json] [--log-level L] [--list]
+//       [--timeline] [--trace FILE.json] [--json] [--log-level L] [--list]
 //
 // A lab's main() fills a LabSpec (its options and its variants) and calls lab_main().
 #include "hazardlab/forms.hpp"
@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <functional>
 #include <string>
 #include <vector>
@@ -98,5 +99,19 @@ struct LabSpec {
 };
 
 int lab_main(const LabSpec& lab, int argc, char** argv);
+
+// --timeline and --trace FILE, for lab_main and for a program with a command line of its own
+// (threads-vs-processes): add the options, call begin_timeline() before the runs (it asks
+// run_workers() to record), and end_timeline() after them. end_timeline() prints the chart of the
+// first recorded run to `chart_out` and writes the trace; it returns false, with a one-line error
+// on stderr, when the trace cannot be written.
+struct TimelineOptions {
+  bool chart = false;
+  std::string trace_path;
+  bool wanted() const noexcept { return chart || !trace_path.empty(); }
+};
+void add_timeline_options(CLI::App& app, TimelineOptions& options);
+void begin_timeline(const TimelineOptions& options);
+bool end_timeline(const TimelineOptions& options, const std::string& lab_name, std::FILE* chart_out);
 
 } // namespace hazardlab

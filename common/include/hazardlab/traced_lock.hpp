@@ -13,6 +13,7 @@
 // consumer needs shows up as a deadlock.
 #include "hazardlab/forms.hpp"
 #include "hazardlab/outcome.hpp"
+#include "hazardlab/timeline.hpp"
 #include "hazardlab/workers.hpp"
 
 #include <algorithm>
@@ -121,18 +122,22 @@ public:
     void lock() {
       const int me = current_worker();
       locks_->note_waiting(me, index_);
+      if (timeline::recording()) timeline::waiting_for(locks_->lock_name(index_).data());
       locks_->mutexes_[index_].lock();
       locks_->note_waiting(me, -1);
       locks_->holder_[index_].store(me, std::memory_order_relaxed);
+      if (timeline::recording()) timeline::got(locks_->lock_name(index_).data());
     }
     bool try_lock() {
       if (!locks_->mutexes_[index_].try_lock()) return false;
       locks_->holder_[index_].store(current_worker(), std::memory_order_relaxed);
+      if (timeline::recording()) timeline::got(locks_->lock_name(index_).data());
       return true;
     }
     void unlock() {
       locks_->holder_[index_].store(-1, std::memory_order_relaxed);
       locks_->mutexes_[index_].unlock();
+      timeline::let_go();
     }
     int index() const noexcept { return index_; }
 
@@ -148,8 +153,10 @@ public:
     void acquire() {
       const int me = current_worker();
       locks_->note_waiting(me, kAwaitsSemaphore + index_);
+      timeline::waiting_for(locks_->semaphore_names_[index_]);
       locks_->semaphores_[index_]->acquire();
       locks_->note_waiting(me, -1);
+      timeline::resumed();
     }
     bool try_acquire() noexcept { return locks_->semaphores_[index_]->try_acquire(); }
     void release() { locks_->semaphores_[index_]->release(); }
@@ -188,6 +195,15 @@ public:
   }
 
 private:
+  // "account 3", or just "ring mutex" for a single lock: as the wait-for graph names it.
+  std::array<char, 48> lock_name(int index) const noexcept {
+    std::array<char, 48> name{}; // room for what_ and any index: the timeline keeps 23 characters
+    if (count_ == 1)
+      std::snprintf(name.data(), name.size(), "%s", what_);
+    else
+      std::snprintf(name.data(), name.size(), "%s %d", what_, index);
+    return name;
+  }
   void note_waiting(int worker, int awaited) noexcept {
     if (worker >= 0) awaited_[worker].store(awaited, std::memory_order_relaxed);
   }
