@@ -10,6 +10,9 @@
 #                                 reports in OUT, default build/grade (docs/instructor-guide.md)
 #   make handout DEST=dir         the student distribution: everything but solutions/ and
 #                                 instructor-only files
+#   make plot [ARGS=...]          lab 06: threads-vs-processes --csv build/threads-vs-processes.csv
+#                                 (if not there yet, or with ARGS), then gnuplot (installed if missing) draws
+#                                 build/plots/speedup.png and speedup.svg
 #   make clean
 LAB ?=
 ARGS ?=
@@ -21,7 +24,7 @@ JOBS ?= $(shell nproc)
 PRESETS := default tsan asan debug
 BUILDS := $(addprefix build-,$(PRESETS))
 
-.PHONY: deps run test tsan helgrind asan grade handout clean format $(BUILDS)
+.PHONY: deps run test tsan helgrind asan grade handout plot clean format $(BUILDS)
 
 deps:
 	@bash scripts/install-deps.sh
@@ -68,3 +71,13 @@ format:
 
 clean:
 	rm -rf build
+
+# Lab 06's chart of speed-up against workers. The experiment runs when its CSV is missing or ARGS
+# are given (otherwise the last measurement is drawn again); gnuplot-nox is installed on first use.
+PLOT_CSV ?= build/threads-vs-processes.csv
+PLOT_DIR ?= build/plots
+plot: build-default
+	@if [ -n "$(ARGS)" ] || [ ! -f $(PLOT_CSV) ]; then build/default/bin/threads-vs-processes --csv $(PLOT_CSV) $(ARGS); fi
+	@command -v gnuplot >/dev/null || bash scripts/install-deps.sh gnuplot-nox
+	@mkdir -p $(PLOT_DIR)
+	@gnuplot -e "csv='$(PLOT_CSV)'; outdir='$(PLOT_DIR)'" labs/06-threads-vs-processes/plot.gp

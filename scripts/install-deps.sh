@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages hazardlab builds with, and only those that are missing.
 # Does nothing (and needs no network or root) when everything is already there.
+# Extra package names on the command line are installed the same way, only when missing
+# (make plot: bash scripts/install-deps.sh gnuplot-nox).
 set -euo pipefail
 
 packages=(
@@ -11,6 +13,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev    # options and JSON
   valgrind                           # Helgrind (make helgrind)
 )
+packages+=("$@")
 
 missing=()
 for pkg in "${packages[@]}"; do

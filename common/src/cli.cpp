@@ -170,6 +170,7 @@ bool end_timeline(const TimelineOptions& options, const std::string& lab_name, s
   const std::optional<Timeline> recorded = timeline::take_recorded();
   if (!recorded) {
     // Only a thread-form run abandoned at its deadline has none: its threads may still be writing.
+    std::fflush(stdout); // after the report, also when both go to one pipe
     fmt::print(stderr,
                "{}: no timeline: the run's threads were abandoned at the deadline and may still be "
                "writing their tracks (--form process records a stuck run)\n",

@@ -68,7 +68,7 @@ std::int64_t now_ns() noexcept {
 
 void copy_what(std::array<char, kWhatSize>& to, std::string_view what) noexcept {
   const std::size_t n = std::min(what.size(), kWhatSize - 1);
-  std::memcpy(to.data(), what.data(), n);
+  if (n > 0) std::memcpy(to.data(), what.data(), n); // an empty view may hold a null pointer
   to[n] = '\0';
 }
 

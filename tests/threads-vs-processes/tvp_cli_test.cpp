@@ -1,0 +1,142 @@
+// Lab 06 command-line tests: bad input is one line naming the option and what it allows, exit 2,
+// and nothing left behind (no child, no /dev/shm object, no temporary folder); small real runs of
+// every mode exit 0 and write their CSV.
+#include "lab_run.hpp"
+#include "leftovers.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <tuple>
+
+namespace {
+
+constexpr const char* kLab = "threads-vs-processes";
+
+// A folder of the test's own, given to the program as TMPDIR: io-file's folder goes in there, so
+// the test sees whether one is left.
+class TmpDir {
+public:
+  TmpDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "tvp-cli-test.XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp");
+    path_ = pattern;
+  }
+  ~TmpDir() { std::filesystem::remove_all(path_); }
+  const std::string& path() const { return path_; }
+  std::string env() const { return "TMPDIR=" + path_; }
+  bool empty() const { return std::filesystem::is_empty(path_); }
+
+private:
+  std::string path_;
+};
+
+using BadInput = std::tuple<std::vector<std::string>, std::string>;
+class ThreadsVsProcessesBadInput : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(ThreadsVsProcessesBadInput, ExitsTwoWithOneLineNamingTheOptionAndLeavesNothing) {
+  const auto& [args, expected] = GetParam();
+  hazardlab::testing::expect_usage_error(kLab, args, expected);
+  // With io-file asked for, the folder must not be made before the input is judged.
+  const TmpDir tmp;
+  std::vector<std::string> argv{hazardlab::testing::bin_path(kLab), "--kind", "io-file"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  const auto done = hazardlab::testing::run(argv, std::chrono::seconds(60), {tmp.env()});
+  EXPECT_EQ(done.exit_status, 2) << done.err;
+  EXPECT_TRUE(tmp.empty()) << "a temporary folder was left in " << tmp.path();
+  EXPECT_TRUE(hazardlab::testing::children_of(::getpid()).empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Lab, ThreadsVsProcessesBadInput,
+    ::testing::Values(
+        BadInput{{"--max-workers", "65"}, "threads-vs-processes: error: --max-workers: Value 65 not in range 0 to 64"},
+        BadInput{{"--workers", "-1"}, "threads-vs-processes: error: --workers: Value -1 not in range 0 to 64"},
+        BadInput{{"--mode", "threads"},
+                 "threads-vs-processes: error: --mode: threads not in {experiment,spawn,pass,pool}"},
+        BadInput{{"--form", "fiber"}, "threads-vs-processes: error: --form: fiber not in {thread,process,both}"},
+        BadInput{{"--kind", "gpu"}, "threads-vs-processes: error: --kind: gpu not in {cpu,io,io-file}"},
+        BadInput{{"--scaling", "medium"}, "threads-vs-processes: error: --scaling: medium not in {strong,weak}"},
+        BadInput{{"--switch-interval", "0"},
+                 "threads-vs-processes: error: --switch-interval: Value 0 not in range 0.05 to 1000 (milliseconds)"},
+        BadInput{{"--units", "0"}, "threads-vs-processes: error: --units: Value 0 not in range 1 to 100000"},
+        BadInput{{"--repeats", "101"}, "threads-vs-processes: error: --repeats: Value 101 not in range 1 to 100"},
+        BadInput{{"--gil", "--no-gil"}, "threads-vs-processes: error: --gil excludes --no-gil"},
+        BadInput{{"--pool", "0"}, "threads-vs-processes: error: --pool: Value 0 not in range 1 to 64"},
+        BadInput{{"--pool", "65"}, "threads-vs-processes: error: --pool: Value 65 not in range 1 to 64"},
+        BadInput{{"--mode", "pool", "--tasks", "0"},
+                 "threads-vs-processes: error: --tasks: Value 0 not in range 1 to 1000000"},
+        BadInput{{"--mode", "pass", "--bytes", "0"}, "threads-vs-processes: error: --bytes: Value 0 not in range 1 to"},
+        BadInput{{"--mode", "pass", "--bytes", "512M"},
+                 "threads-vs-processes: error: --bytes: Value 536870912 not in range 1 to 268435456"},
+        BadInput{{"--mode", "spawn", "--pool", "2"}, "threads-vs-processes: error: --pool: only with --mode pool"},
+        BadInput{{"--bytes", "1K"},
+                 "threads-vs-processes: error: --bytes: only with --mode pass, not --mode experiment"},
+        BadInput{{"--mode", "spawn", "--gil"},
+                 "threads-vs-processes: error: --gil: only with --mode experiment or pool"},
+        BadInput{{"--switch-interval", "soon"},
+                 "threads-vs-processes: error: --switch-interval: Value soon is not a number"},
+        BadInput{{"--workers", "2", "--max-workers", "3"}, "threads-vs-processes: error: --workers: give --workers or"},
+        BadInput{{"--csv", "/no/such/folder/out.csv"},
+                 "threads-vs-processes: error: --csv: no folder /no/such/folder to write it in"},
+        BadInput{{"--timeout", "0"}, "threads-vs-processes: error: --timeout: Value 0 not in range 1 to 3600000"},
+        BadInput{{"--no-such-option"}, "threads-vs-processes: error: The following argument was not expected"}));
+
+std::vector<std::string> csv_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);)
+    lines.push_back(line);
+  return lines;
+}
+
+class ThreadsVsProcessesRun : public hazardlab::testing::LeavesNothingBehind {};
+
+TEST_F(ThreadsVsProcessesRun, TheExperimentPrintsAndWritesEveryRowAndRemovesItsFolder) {
+  const TmpDir tmp;
+  const std::string csv = tmp.path() + "/table.csv";
+  const auto done =
+      hazardlab::testing::run({hazardlab::testing::bin_path(kLab), "--kind", "cpu,io,io-file", "--max-workers", "2",
+                               "--units", "4", "--iterations", "10000", "--io-ms", "1", "--repeats", "1", "--csv", csv},
+                              std::chrono::seconds(120), {tmp.env()});
+  ASSERT_EQ(done.exit_status, 0) << done.err;
+  EXPECT_NE(done.out.find("cpu work, GIL on"), std::string::npos) << done.out;
+  const auto lines = csv_lines(csv);
+  // header + 3 kinds × 2 GIL settings × 2 forms × 2 worker counts
+  ASSERT_EQ(lines.size(), 1u + 3 * 2 * 2 * 2) << done.out;
+  EXPECT_EQ(lines[0].rfind("kind,scaling,gil,form,workers,cores,wall_ms,speedup,efficiency", 0), 0u);
+  EXPECT_EQ(lines[1].rfind("cpu,strong,off,thread,1,", 0), 0u) << lines[1];
+  // Only the CSV is left in TMPDIR: io-file's folder is gone.
+  std::vector<std::string> left;
+  for (const auto& entry : std::filesystem::directory_iterator(tmp.path()))
+    left.push_back(entry.path().filename().string());
+  EXPECT_EQ(left, std::vector<std::string>{"table.csv"});
+}
+
+TEST_F(ThreadsVsProcessesRun, ThePoolReportsEveryTaskRanOnce) {
+  const auto done = hazardlab::testing::run(
+      {hazardlab::testing::bin_path(kLab), "--pool", "3", "--tasks", "30", "--kind", "io", "--io-ms", "1", "--no-gil"});
+  ASSERT_EQ(done.exit_status, 0) << done.err;
+  EXPECT_NE(done.out.find("30/30"), std::string::npos) << done.out;
+}
+
+TEST_F(ThreadsVsProcessesRun, SpawnAndPassRun) {
+  const auto spawn = hazardlab::testing::run({hazardlab::testing::bin_path(kLab), "--mode", "spawn", "--spawns", "20"});
+  ASSERT_EQ(spawn.exit_status, 0) << spawn.err;
+  EXPECT_NE(spawn.out.find("fork + wait for a process"), std::string::npos) << spawn.out;
+  const auto pass = hazardlab::testing::run(
+      {hazardlab::testing::bin_path(kLab), "--mode", "pass", "--bytes", "1K,64K", "--repeats", "2"});
+  ASSERT_EQ(pass.exit_status, 0) << pass.err;
+  EXPECT_NE(pass.out.find("64 KB"), std::string::npos) << pass.out;
+}
+
+TEST(ThreadsVsProcessesHelp, ExitsZero) {
+  const auto done = hazardlab::testing::run({hazardlab::testing::bin_path(kLab), "--help"});
+  EXPECT_EQ(done.exit_status, 0);
+  EXPECT_NE(done.out.find("--switch-interval"), std::string::npos);
+}
+
+} // namespace
