@@ -1,6 +1,6 @@
 // Lab 04 hazard tests: broken, forced, starves on every run, in both forms. Readers-writers: the
 // readers relay the room among themselves, so every writer gets nothing done while the window is
-// open, is passed over again and again, and is called starved; no reader is. Greedy: all workers
+// open, is passed over again and again, and is called starved (a reader, rarely, too). Greedy: all workers
 // share one CPU and the greedy worker takes the lock straight back, so every rival is starved and
 // the greedy worker is not. broken-shared-mutex (std::shared_mutex, thread form only) starves its
 // writer the same way. Nothing is left behind.
@@ -67,7 +67,11 @@ void expect_writers_starve(const std::string& form, const std::string& variant, 
   EXPECT_EQ(lab.report.value("workers", 0), workers);
   const auto& metrics = lab.report.at("metrics");
   EXPECT_EQ(metrics.value("not_excluded", std::uint64_t{1}), 0u); // a lock that starves still excludes
-  EXPECT_EQ(metrics.value("starved", std::uint64_t{0}), static_cast<std::uint64_t>(writers)) << metrics.dump();
+  // Every writer starves; a reader may too, now and then: the readers share the lightswitch's mutex,
+  // and a running reader can barge past a woken one (seen once in a CI run: reader 2 of 3, process
+  // form, overtaken 90 times in 2.6 ms by the other two, 8 ops in a 32 ms window). The lock is
+  // reader-preferring, not fair among readers, so that is not asserted either way.
+  EXPECT_GE(metrics.value("starved", std::uint64_t{0}), static_cast<std::uint64_t>(writers)) << metrics.dump();
   const auto window_ops = metrics.value("ops_in_window", std::uint64_t{0});
   EXPECT_GT(window_ops, 0u);
   const auto& per_worker = workers_of(lab);
@@ -78,7 +82,6 @@ void expect_writers_starve(const std::string& form, const std::string& variant, 
     EXPECT_EQ(worker.value("ops", std::uint64_t{0}), kReadersWritersOps) << worker.dump(); // all finished
     if (w < readers) {
       EXPECT_EQ(worker.value("name", ""), fmt::format("reader {}", w));
-      EXPECT_FALSE(worker.value("starved", true)) << worker.dump();
     } else {
       EXPECT_EQ(worker.value("name", ""), fmt::format("writer {}", w - readers));
       // The readers never let the room empty while the window was open: not one write in it.
