@@ -25,7 +25,6 @@
 // others entered while it waited in line: overtakes, a count no scheduler can bend.
 #include "hazardlab/cli.hpp"
 #include "hazardlab/schedule.hpp"
-#include "hazardlab/timeline.hpp"
 #include "hazardlab/workers.hpp"
 
 #include <fmt/format.h>
@@ -235,28 +234,20 @@ public:
       : s_(s), params_(params), workers_(workers), forced_(forced), worker_(worker), me_(s.tallies[worker.id()]) {}
 
   // One operation: ask, get in through the variant's lock, do the section, leave, count it.
-  // The timeline (--timeline) shows the waits for the variant's lock and the time inside it.
   void read_once() {
     Turn turn = ask();
-    hazardlab::timeline::waiting_for("the room, to read");
     s_.lock.lock_shared(turn);
-    hazardlab::timeline::got("the room, reading");
     entered(turn);
     read_section();
     s_.lock.unlock_shared();
-    hazardlab::timeline::let_go();
     done();
   }
   void write_once() {
-    const bool greedy = params_.scenario == Scenario::greedy;
     Turn turn = ask();
-    hazardlab::timeline::waiting_for(greedy ? "the lock" : "the room, to write");
     s_.lock.lock(turn);
-    hazardlab::timeline::got(greedy ? "the lock" : "the room, writing");
     entered(turn);
     write_section();
     s_.lock.unlock();
-    hazardlab::timeline::let_go();
     done();
   }
 
