@@ -142,21 +142,25 @@ void print_human(const LabSpec& lab, const CommonOptions& o, const TrialStats& s
 
 } // namespace
 
+CLI::Validator file_in_existing_folder() {
+  return CLI::Validator(
+      [](const std::string& path) -> std::string {
+        if (std::filesystem::path(path).filename().empty()) return "'" + path + "' names no file";
+        const auto folder = std::filesystem::path(path).parent_path();
+        return folder.empty() || std::filesystem::is_directory(folder)
+                   ? ""
+                   : "no folder " + folder.string() + " to write it in";
+      },
+      "FILE");
+}
+
 void add_timeline_options(CLI::App& app, TimelineOptions& options) {
   app.add_flag("--timeline", options.chart,
                "after the report, a chart of what each worker did over time (the first trial): running, "
                "waiting for a lock or semaphore, holding one, sleeping");
   app.add_option("--trace", options.trace_path,
                  "write the first trial's timeline to FILE as Chrome trace-event JSON (Perfetto, chrome://tracing)")
-      ->check(CLI::Validator(
-          [](const std::string& path) -> std::string {
-            const std::filesystem::path folder = std::filesystem::path(path).parent_path();
-            if (std::filesystem::path(path).filename().empty()) return "'" + path + "' names no file";
-            return folder.empty() || std::filesystem::is_directory(folder)
-                       ? ""
-                       : "no folder " + folder.string() + " to write it in";
-          },
-          "FILE"));
+      ->check(file_in_existing_folder());
 }
 
 void begin_timeline(const TimelineOptions& options) {

@@ -351,19 +351,6 @@ int pool(const Options& o, const tvp::TempFolder* folder) {
   return hazardlab::kExitCorrect;
 }
 
-// The folder a file option's path names must exist (checked before anything runs).
-CLI::Validator file_in_existing_folder() {
-  return CLI::Validator(
-      [](const std::string& path) -> std::string {
-        if (std::filesystem::path(path).filename().empty()) return "'" + path + "' names no file";
-        const auto folder = std::filesystem::path(path).parent_path();
-        return folder.empty() || std::filesystem::is_directory(folder)
-                   ? ""
-                   : "no folder " + folder.string() + " to write it in";
-      },
-      "FILE");
-}
-
 } // namespace
 
 int main(int argc, char** argv) {
@@ -420,7 +407,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000}));
   app.add_option("--timeout", o.timeout_ms, "watchdog deadline of one run, in milliseconds")
       ->check(CLI::Range(1, 3'600'000));
-  app.add_option("--csv", o.csv, "also write the table to FILE as CSV")->check(file_in_existing_folder());
+  app.add_option("--csv", o.csv, "also write the table to FILE as CSV")->check(hazardlab::file_in_existing_folder());
   hazardlab::add_timeline_options(app, timeline);
 
   try {

@@ -110,6 +110,10 @@ struct TimelineOptions {
   std::string trace_path;
   bool wanted() const noexcept { return chart || !trace_path.empty(); }
 };
+// For an option naming a file the program will write: it must name a file, in a folder that exists
+// (checked before anything runs, so that a long run is never wasted on a report it cannot write).
+CLI::Validator file_in_existing_folder();
+
 void add_timeline_options(CLI::App& app, TimelineOptions& options);
 void begin_timeline(const TimelineOptions& options);
 bool end_timeline(const TimelineOptions& options, const std::string& lab_name, std::FILE* chart_out);
