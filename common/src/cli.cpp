@@ -17,7 +17,17 @@
 namespace hazardlab {
 
 std::string_view to_string(FormKind form) noexcept { return form == FormKind::thread ? "thread" : "process"; }
-std::string_view to_string(Schedule schedule) noexcept { return schedule == Schedule::natural ? "natural" : "forced"; }
+std::string_view to_string(Schedule schedule) noexcept {
+  switch (schedule) {
+  case Schedule::natural:
+    return "natural";
+  case Schedule::forced:
+    return "forced";
+  case Schedule::replay:
+    return "replay";
+  }
+  return "?";
+}
 
 namespace {
 
@@ -60,6 +70,20 @@ void print_list(const LabSpec& lab, bool json) {
   }
 }
 
+// Trial 0 runs with --seed; each later trial with a seed of its own, spread from it, in the range
+// --seed accepts (so that the report's replay arguments work as they are printed).
+std::uint64_t trial_seed(std::uint64_t base, int trial) {
+  if (trial == 0) return base;
+  const std::uint64_t seed = (base + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(trial)) &
+                             static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+  return seed == 0 ? 1 : seed;
+}
+
+// "--seed 42 --schedule 'replay:+1,1,2,3,0,+399995'": what repeats a controlled run exactly.
+std::string replay_arguments(const RunResult& r) {
+  return fmt::format("--seed {} --schedule 'replay:{}'", r.seed, r.control.choices);
+}
+
 Json result_json(const RunResult& r) {
   return {{"outcome", r.outcome()},
           {"verdict", to_string(r.verdict)},
@@ -70,12 +94,21 @@ Json result_json(const RunResult& r) {
           {"elapsed_ms", r.elapsed_ms}};
 }
 
-void print_json(const LabSpec& lab, const CommonOptions& o, const RunContext& context, const TrialStats& stats) {
+void print_json(const LabSpec& lab, const CommonOptions& o, std::uint64_t base_seed, const TrialStats& stats) {
   Json out = {{"lab", lab.name},        {"form", o.form},       {"variant", o.variant},
               {"schedule", o.schedule}, {"workers", o.workers}, {"timeout_ms", o.timeout_ms},
-              {"seed", context.seed}};
+              {"seed", base_seed}};
   out.update(result_json(stats.representative()));
   out["trial"] = stats.representative_trial(); // the reported run's trial, from 1
+  if (const ControlRecord& control = stats.representative().control; control.controlled) {
+    // The reported run's choices, and how to make them again.
+    out["choices"] = control.choices;
+    out["control"] = {{"steps", control.steps},
+                      {"switches", control.switches},
+                      {"choices_complete", control.choices_complete},
+                      {"given_up", control.given_up}};
+    out["replay"] = replay_arguments(stats.representative());
+  }
   out["trials"] = o.trials;
   if (o.trials > 1) {
     out["trials_run"] = stats.trials();
@@ -114,6 +147,17 @@ void print_human(const LabSpec& lab, const CommonOptions& o, const TrialStats& s
     if (it->is_primitive()) scalars.push_back(fmt::format("{}={}", it.key(), metric_text(*it)));
   if (!scalars.empty()) fmt::print("metrics   {}\n", fmt::join(scalars, "  "));
   fmt::print("elapsed   {:.1f} ms\n", r.elapsed_ms);
+  if (const ControlRecord& control = r.control; control.controlled) {
+    // A controlled run is its choices: print them, so that the student can make them again.
+    constexpr std::size_t kShown = 160;
+    const std::string& choices = control.choices;
+    fmt::print("choices   {}{} ({} at {} scheduling points, {})\n", choices.substr(0, kShown),
+               choices.size() > kShown ? fmt::format(" … ({} characters; --json has them all)", choices.size()) : "",
+               counted(control.switches, "switch", "switches"), grouped(control.steps),
+               control.choices_complete ? "replay with the arguments below" : "only the first ones were recorded");
+    if (choices.size() <= kShown && control.choices_complete) fmt::print("replay    {}\n", replay_arguments(r));
+    if (!control.given_up.empty()) fmt::print("control   given up, the rest ran unscheduled: {}\n", control.given_up);
+  }
   const bool stopped_early = stats.trials() < o.trials; // only a stuck thread-form run stops the trials
   if (stopped_early && stats.trials() == 1)
     fmt::print("\nstopped after trial 1 of {}: the threads of a stuck run cannot be taken back, so no trial can "
@@ -223,8 +267,21 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
            "")
         ->group("");
   }
-  app.add_option("--schedule", o.schedule, "natural: the OS decides; forced: the hazard happens on every run")
-      ->check(CLI::IsMember({"natural", "forced"}));
+  app.add_option("--schedule", o.schedule,
+                 "natural: the OS decides; forced: a scheduler decides who runs, and the hazard happens on every "
+                 "run; replay:CHOICES: the choices a controlled run printed, made again")
+      ->check(CLI::Validator(
+          [](const std::string& value) -> std::string {
+            if (value == "natural" || value == "forced") return {};
+            if (!value.starts_with("replay:")) return "must be natural, forced or replay:CHOICES, not '" + value + "'";
+            try {
+              (void)decode_choices(std::string_view(value).substr(7));
+            } catch (const std::invalid_argument& e) {
+              return std::string("replay: ") + e.what();
+            }
+            return {};
+          },
+          "natural|forced|replay:CHOICES"));
   app.add_option("--trials", o.trials, "repeat the run K times and show how often each outcome happened")
       ->check(CLI::Range(1, 100'000));
   app.add_option("--timeout", o.timeout_ms, "watchdog deadline of one run, in milliseconds")
@@ -274,9 +331,21 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   RunContext context;
   context.form = form;
   context.workers = o.workers;
-  context.schedule = o.schedule == "forced" ? Schedule::forced : Schedule::natural;
+  context.schedule = o.schedule == "natural"  ? Schedule::natural
+                     : o.schedule == "forced" ? Schedule::forced
+                                              : Schedule::replay;
+  if (context.schedule == Schedule::replay) {
+    try {
+      context.replay = decode_choices(std::string_view(o.schedule).substr(7), o.workers);
+    } catch (const std::invalid_argument& e) {
+      fmt::print(stderr, "{}: error: --schedule: replay: {}\n", lab.name, e.what());
+      return kExitUsage;
+    }
+    o.schedule = "replay";
+  }
   context.timeout = std::chrono::milliseconds(o.timeout_ms);
-  context.seed = o.seed != 0 ? static_cast<std::uint64_t>(o.seed) : std::random_device{}();
+  const std::uint64_t base_seed = o.seed != 0 ? static_cast<std::uint64_t>(o.seed) : std::random_device{}();
+  context.seed = base_seed;
   if (lab.validate) {
     if (const std::string error = lab.validate(o.variant, context); !error.empty()) {
       fmt::print(stderr, "{}: error: {}\n", lab.name, error);
@@ -294,19 +363,27 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   try {
     for (int trial = 0; trial < o.trials; ++trial) {
       context.trial = trial;
+      // Each trial its own seed, which its report names, so that any one trial can be run again.
+      context.seed = trial_seed(base_seed, trial);
       RunResult result = run(context);
+      result.seed = context.seed;
+      result.control = take_control_record();
       spdlog::info("trial {}: {} ({})", trial, result.outcome(), result.summary);
       stats.add(std::move(result));
       // A stuck thread-form run leaves threads that cannot be reclaimed: no further trials.
       if (threads_abandoned()) break;
     }
+  } catch (const ScheduleMismatch& e) {
+    // The choices do not fit this run: a usage error, found at the choice that does not fit.
+    fmt::print(stderr, "{}: error: --schedule: replay: {}\n", lab.name, e.what());
+    return kExitUsage;
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: internal error: {}\n", lab.name, e.what());
     return kExitOther;
   }
 
   if (o.json)
-    print_json(lab, o, context, stats);
+    print_json(lab, o, base_seed, stats);
   else
     print_human(lab, o, stats);
   // After the report; with --json on stderr, so that stdout stays one JSON object.

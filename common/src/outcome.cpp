@@ -49,7 +49,14 @@ std::optional<RunResult> unfinished_run(const WorkersReport& report, const std::
     return result;
   }
   result.verdict = Verdict::stuck;
-  if (report.still_progressing) {
+  if (report.ending == WorkersReport::Ending::frozen) {
+    // Every unfinished worker blocked: a lab with traced locks names the cycle (explain_stuck).
+    result.kind = "frozen";
+    result.summary = fmt::format("stuck: {}", report.what);
+  } else if (report.ending == WorkersReport::Ending::livelocked) {
+    result.kind = "livelock";
+    result.summary = fmt::format("livelock: {}", report.what);
+  } else if (report.still_progressing) {
     result.kind = "too-slow";
     result.summary =
         fmt::format("too slow: {}, but they were still making progress (give it a longer --timeout)", report.what);

@@ -35,7 +35,7 @@ std::vector<int> WaitForGraph::waits_on(int worker) const {
   return givers;
 }
 
-std::vector<bool> WaitForGraph::frozen() const {
+std::vector<bool> WaitForGraph::frozen(const std::vector<bool>& finished) const {
   // Start from every waiting worker and strike out, until nothing changes, each one that may still
   // be released: one waiting for a lock whose holder is not frozen, or for a semaphore with a
   // permit left or with any giver that is not frozen (any one giver could release it). What is
@@ -48,7 +48,8 @@ std::vector<bool> WaitForGraph::frozen() const {
     for (int w = 0; w < workers(); ++w) {
       if (!frozen[w]) continue;
       const auto next = waits_on(w);
-      const bool held_by_frozen = !next.empty() && std::ranges::all_of(next, [&](int n) { return frozen[n]; });
+      const auto gone = [&](int n) { return frozen[n] || (n < std::ssize(finished) && finished[n]); };
+      const bool held_by_frozen = !next.empty() && std::ranges::all_of(next, gone);
       if (!held_by_frozen) {
         frozen[w] = false;
         changed = true;
@@ -114,6 +115,18 @@ std::string WaitForGraph::cycle_text() const {
   for (int worker : cycle())
     steps.push_back(describe(worker));
   return fmt::format("{}", fmt::join(steps, " → "));
+}
+
+std::string WaitForGraph::stuck_text(const std::vector<bool>& finished) const {
+  if (std::string cycle = cycle_text(); !cycle.empty()) return cycle;
+  const auto frozen_now = frozen(finished);
+  std::vector<std::string> lines;
+  for (int w = 0; w < workers(); ++w) {
+    if (w < std::ssize(finished) && finished[w]) continue;
+    if (!frozen_now[w]) return {}; // somebody can still move
+    lines.push_back(describe(w));
+  }
+  return lines.empty() ? std::string{} : fmt::format("{}", fmt::join(lines, "; "));
 }
 
 void explain_stuck(RunResult& result, const WaitForGraph& graph) {

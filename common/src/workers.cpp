@@ -1,5 +1,6 @@
 #include "hazardlab/workers.hpp"
 
+#include "control_block.hpp"
 #include "hazardlab/barrier.hpp"
 #include "hazardlab/logging.hpp"
 #include "hazardlab/timeline.hpp"
@@ -10,12 +11,16 @@
 #include <pthread.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <semaphore.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <valgrind/helgrind.h>
 
 #include <algorithm>
+#include <mutex>
 #include <csignal>
 #include <cstdio>
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -51,71 +56,104 @@ double to_ms(std::int64_t ns) noexcept { return static_cast<double>(ns) / 1e6; }
 // What the workers and the watchdog share: the start barrier and each worker's slot.
 template <class Form>
 struct Board {
-  Board(int workers, const std::vector<int>& meeting_groups) : start(workers) {
-    for (int id = 0; id < workers; ++id)
-      group_of[id] = meeting_groups.empty() ? 0 : meeting_groups[id];
-    for (int id = 0; id < workers; ++id)
-      ++group_size[group_of[id]];
+  explicit Board(int workers) : start(workers) {
+    ::sem_init(&bell, 0, 0);
+    // The slots are read while the workers run (the watchdog's looks): relaxed atomics, which
+    // Helgrind does not model. The kit's bookkeeping, not the lab's data: left out of its checks.
+    VALGRIND_HG_DISABLE_CHECKING(&slots, sizeof slots);
   }
 
   void released() noexcept {
     std::int64_t unset = 0; // the first worker through the barrier stamps the start
     released_ns.compare_exchange_strong(unset, now_ns(), std::memory_order_relaxed);
   }
+  Board(const Board&) = delete;
+  Board& operator=(const Board&) = delete;
+  ~Board() { ::sem_destroy(&bell); }
+
   void finished(int worker) {
     slots[worker].cpu_ns.store(cpu_clock_ns(CLOCK_THREAD_CPUTIME_ID), std::memory_order_relaxed);
     slots[worker].finished_ns.store(now_ns(), std::memory_order_release);
     if constexpr (Form::kind == FormKind::thread) {
-      typename Form::Lock lock(done_mutex);
+      std::lock_guard lock(done_mutex);
       ++finished_count;
-      all_finished.notify_all();
+      ring();
+    }
+  }
+  // The worker left without finishing (WorkerStopped): the run was being ended under it.
+  void stopped(int worker) {
+    slots[worker].cpu_ns.store(cpu_clock_ns(CLOCK_THREAD_CPUTIME_ID), std::memory_order_relaxed);
+    if constexpr (Form::kind == FormKind::thread) {
+      std::lock_guard lock(done_mutex);
+      ++stopped_count;
+      ring();
+    }
+  }
+  // The thread form's watchdog: counts under done_mutex, read once the bell has rung or it has
+  // waited its while. (The raw sem_t, not the form's semaphore: never a scheduling point.)
+  int count(int Board::*which) {
+    std::lock_guard lock(done_mutex);
+    return this->*which;
+  }
+  // Waits for the bell until `until` (the steady clock, which is CLOCK_MONOTONIC).
+  void wait_for_bell(Clock::time_point until) {
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(until.time_since_epoch()).count();
+    const timespec at{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+    while (::sem_clockwait(&bell, CLOCK_MONOTONIC, &at) != 0 && errno == EINTR) {
     }
   }
   void failed(int worker, const char* what) noexcept {
     int none = -1;
     if (failed_worker.compare_exchange_strong(none, worker)) std::snprintf(failure, sizeof failure, "%s", what);
   }
-
-  // The forced schedule's one meeting (Worker::hazard_point): wait until every worker of this
-  // one's group has arrived, but no longer than the patience after the first of them arrived
-  // (a group can open its window late: consumers, after the producers have filled the ring).
-  // Relaxed atomics and a yield loop on purpose: the meeting lines the workers up without
-  // ordering anything, because an acquire/release (or a mutex) here would be a happens-before
-  // edge between the racing accesses and hide the race from ThreadSanitizer.
-  void meet(int worker) {
-    const int group = group_of[worker];
-    std::int64_t first = 0;
-    first_arrival_ns[group].compare_exchange_strong(first, now_ns(), std::memory_order_relaxed);
-    first = first_arrival_ns[group].load(std::memory_order_relaxed);
-    const auto deadline = Clock::time_point(std::chrono::nanoseconds(first)) + kForcedMeetingPatience;
-    met[group].fetch_add(1, std::memory_order_relaxed);
-    while (met[group].load(std::memory_order_relaxed) < group_size[group] && Clock::now() < deadline)
-      std::this_thread::yield();
+  // A controlled run's scheduler reached a verdict: wake the thread form's watchdog now rather than
+  // at its next look. (The process form's watchdog polls the control block.)
+  void verdict_reached() {
+    if constexpr (Form::kind == FormKind::thread) ring();
   }
+  void ring() { ::sem_post(&bell); }
 
   Barrier<Form> start;
   std::atomic<std::int64_t> released_ns{0};
-  std::array<int, kMaxWorkers> group_of{};   // per worker: its meeting group
-  std::array<int, kMaxWorkers> group_size{}; // per group: how many workers meet there
-  std::array<std::atomic<int>, kMaxWorkers> met{};
-  std::array<std::atomic<std::int64_t>, kMaxWorkers> first_arrival_ns{}; // per group
   std::array<WorkerSlot, kMaxWorkers> slots;
   std::atomic<int> failed_worker{-1};
   char failure[256] = {};
-  // The thread form's watchdog sleeps on this until every worker is done or the deadline comes:
-  // a wait that ThreadSanitizer and Helgrind both understand, unlike polling the slots' atomics.
-  // (The process form's watchdog waits with waitpid instead, and never touches these.)
-  typename Form::Mutex done_mutex;
-  typename Form::ConditionVariable all_finished;
+  // The thread form's watchdog sleeps on the bell until a worker is done or stopped, a verdict is
+  // reached, or it is time to look again, and then reads the counts under the mutex: waits that
+  // ThreadSanitizer and Helgrind both understand, unlike polling the slots' atomics. (A condition
+  // variable's timed wait made Helgrind report a "dubious" signal each time it timed out.) The
+  // process form's watchdog waits with waitpid instead, and never touches these. Plain primitives:
+  // the watchdog's own, never a scheduling point.
+  std::mutex done_mutex;
   int finished_count = 0;
+  int stopped_count = 0;
+  sem_t bell{};
 };
 
+// A controlled run's state, where its workers can reach it (the process form maps it before fork),
+// and nothing for a natural run.
 template <class Form>
-void run_body(Board<Form>& board, int id, const WorkerBody& body, Schedule schedule, std::stop_token stop,
-              timeline::Recording& recording) {
+using ControlHolder = std::optional<typename Form::template Shared<control::Block>>;
+
+template <class Form>
+control::Block* control_of(const ControlHolder<Form>& holder) {
+  return holder ? holder->get() : nullptr;
+}
+
+template <class Form>
+void run_body(Board<Form>& board, int id, const WorkerBody& body, std::stop_token stop,
+              timeline::Recording& recording, control::Block* control, const Script* script) {
   t_current_worker = id;
-  Worker worker(id, board.slots[id], std::move(stop), schedule, [&board, id] { board.meet(id); });
-  board.start.arrive_and_wait();
+  Worker worker(id, board.slots[id], std::move(stop));
+  try {
+    if (control != nullptr)
+      control::check_in(*control, id, script, [&board] { board.verdict_reached(); }); // the scheduler's start
+    else
+      board.start.arrive_and_wait();
+  } catch (const WorkerStopped&) {
+    board.stopped(id);
+    return;
+  }
   board.released();
   // The worker's track, from the start barrier's release to the end of its body, on every path.
   struct Tracked {
@@ -128,13 +166,17 @@ void run_body(Board<Form>& board, int id, const WorkerBody& body, Schedule sched
   try {
     body(worker);
   } catch (const WorkerStopped&) {
-    return; // the watchdog abandoned the run: the worker neither finished nor failed
+    control::leave_session();
+    board.stopped(id); // the run was ended under it: the worker neither finished nor failed
+    return;
   } catch (const std::exception& e) {
     board.failed(id, fmt::format("worker {} threw: {}", id, e.what()).c_str());
     board.finished(id);
+    control::finish(); // a controlled run goes on without it until the watchdog ends it
     throw;
   }
   board.finished(id);
+  control::finish();
 }
 
 template <class Form>
@@ -174,6 +216,96 @@ void keep_the_look(const WorkersReport& look, WorkersReport& report) {
   report.attempts_during_look = look.attempts_during_look;
 }
 
+// A natural run's early deadlock verdict: a cycle in the wait-for graph among frozen workers that
+// stays the same, with no worker's progress or attempts moving, for kCycleLook.
+class CycleWatch {
+public:
+  explicit CycleWatch(const std::function<std::string(const std::vector<bool>&)>& stuck) : stuck_(stuck) {}
+  bool active() const noexcept { return static_cast<bool>(stuck_); }
+  // Looked at every few milliseconds; returns what is stuck once it has stayed put long enough.
+  template <class Form>
+  std::string look(const Board<Form>& board, int workers) {
+    std::vector<bool> finished;
+    for (int w = 0; w < workers; ++w)
+      finished.push_back(board.slots[w].finished_ns.load(std::memory_order_relaxed) != 0);
+    std::string text = stuck_(finished);
+    if (text.empty()) {
+      text_.clear();
+      return {};
+    }
+    std::vector<std::uint64_t> moves;
+    for (int w = 0; w < workers; ++w) {
+      moves.push_back(board.slots[w].progress.load(std::memory_order_relaxed));
+      moves.push_back(board.slots[w].attempts.load(std::memory_order_relaxed));
+    }
+    const auto now = Clock::now();
+    if (text != text_ || moves != moves_) {
+      text_ = std::move(text);
+      moves_ = std::move(moves);
+      since_ = now;
+      return {};
+    }
+    return now - since_ >= kCycleLook ? text_ : std::string{};
+  }
+
+private:
+  const std::function<std::string(const std::vector<bool>&)>& stuck_;
+  std::string text_;
+  std::vector<std::uint64_t> moves_;
+  Clock::time_point since_{};
+};
+
+// How often a watchdog with something to look at (a controlled run's guard, a natural run's cycle)
+// looks.
+constexpr auto kLookInterval = std::chrono::milliseconds(10);
+
+// What the watchdog of a controlled run learned, for the report.
+struct ControlOutcome {
+  control::Verdict verdict = control::Verdict::none;
+  std::string message;  // the verdict's
+  std::string given_up; // why the guard gave control up, if it did
+};
+
+// Whether the scheduler still decides who runs (it then judges the run itself; the wait-for graph
+// is looked at once the run is free).
+bool under_control(const control::Block* control) {
+  return control != nullptr && control->mode.load(std::memory_order_relaxed) == control::Mode::controlled;
+}
+
+control::Verdict verdict_of(const control::Block* control) {
+  return control == nullptr ? control::Verdict::none : control->verdict.load(std::memory_order_acquire);
+}
+
+void take_verdict(const control::Block& control, ControlOutcome& outcome) {
+  outcome.verdict = control.verdict.load(std::memory_order_acquire); // the message was written before it
+  outcome.message = control.message;
+}
+
+// Ends the report of a controlled run: its verdict, and the record of its choices.
+void finish_report(const control::Block* control, const ControlOutcome& outcome, WorkersReport& report) {
+  if (control == nullptr) {
+    control::keep_record({});
+    return;
+  }
+  ControlRecord record = control->record();
+  record.given_up = outcome.given_up;
+  control::keep_record(std::move(record));
+  switch (outcome.verdict) {
+  case control::Verdict::frozen:
+    report.ending = WorkersReport::Ending::frozen;
+    report.what = outcome.message;
+    break;
+  case control::Verdict::livelock:
+    report.ending = WorkersReport::Ending::livelocked;
+    report.what = outcome.message;
+    break;
+  case control::Verdict::mismatch:
+    throw ScheduleMismatch(outcome.message);
+  case control::Verdict::none:
+    break;
+  }
+}
+
 std::string deadline_text(std::chrono::milliseconds timeout, const WorkersReport& report) {
   const auto done = std::ranges::count(report.finished, true);
   return fmt::format("the {} ms deadline passed with {} of {} workers unfinished", timeout.count(),
@@ -182,44 +314,80 @@ std::string deadline_text(std::chrono::milliseconds timeout, const WorkersReport
 
 // ---- thread form ---------------------------------------------------------------------------
 
-WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const WorkerBody& body, Schedule schedule,
-                          const std::vector<int>& meeting_groups) {
-  HeapShared<Board<ThreadForm>> board(workers, meeting_groups);
+WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const WorkerBody& body,
+                          const RunOptions& options) {
+  HeapShared<Board<ThreadForm>> board(workers);
+  ControlHolder<ThreadForm> control_holder;
+  if (options.controlled()) control_holder.emplace(workers, options.replay);
+  control::Block* const control = control_of<ThreadForm>(control_holder);
+  const Script* const script = &options.script;
   // Heap-allocated so that, like the board, it can be left to abandoned threads (see below).
   auto recording = std::make_unique<timeline::Recording>(workers, timeline::requested());
   const auto deadline = Clock::now() + timeout;
   std::vector<std::jthread> threads;
   threads.reserve(workers);
   for (int id = 0; id < workers; ++id) {
-    threads.emplace_back([&board = *board, &recording = *recording, id, body, schedule](std::stop_token stop) {
-      try {
-        run_body(board, id, body, schedule, std::move(stop), recording);
-      } catch (...) {
-        // recorded in the board; the watchdog reports the run as crashed
-      }
-    });
+    threads.emplace_back(
+        [&board = *board, &recording = *recording, id, body, control, script](std::stop_token stop) {
+          try {
+            run_body(board, id, body, std::move(stop), recording, control, script);
+          } catch (...) {
+            // recorded in the board; the watchdog reports the run as crashed
+          }
+        });
   }
 
+  // Wait for the end, the deadline or a verdict, looking every few milliseconds when there is
+  // something to look at: a controlled run's guard, or a natural run's wait-for graph.
+  ControlOutcome outcome;
+  std::optional<control::Guard> guard;
+  if (control != nullptr) guard.emplace(*control);
+  CycleWatch cycles(options.frozen);
+  std::string cycle;
+  const bool looking = guard || cycles.active();
   bool all_finished = false;
-  {
-    std::unique_lock lock(board->done_mutex);
-    all_finished = board->all_finished.wait_until(lock, deadline, [&] { return board->finished_count == workers; });
+  for (;;) {
+    all_finished = board->count(&Board<ThreadForm>::finished_count) == workers;
+    if (all_finished || verdict_of(control) != control::Verdict::none || Clock::now() >= deadline) break;
+    if (guard) {
+      if (std::string reason = guard->look(); !reason.empty() && outcome.given_up.empty()) {
+        outcome.given_up = std::move(reason);
+        control->change_mode(control::Mode::free);
+      }
+    }
+    if (cycles.active() && !under_control(control) && !(cycle = cycles.look(*board, workers)).empty()) break;
+    board->wait_for_bell(looking ? std::min(deadline, Clock::now() + kLookInterval) : deadline);
   }
+  if (!all_finished && control != nullptr && verdict_of(control) != control::Verdict::none)
+    take_verdict(*control, outcome);
+
   WorkersReport look;
   std::vector<std::int64_t> cpu_ns_at_deadline(workers, -1);
+  const bool at_deadline = !all_finished && outcome.verdict == control::Verdict::none && cycle.empty();
+  if (at_deadline) look_at_the_deadline(*board, workers, look);
   if (!all_finished) {
-    look_at_the_deadline(*board, workers, look);
-    // Read the CPU clocks of the threads still running before they are abandoned: a stopped thread
-    // takes its clock with it. (A finished one left its reading in its slot.)
+    // Read the CPU clocks of the threads still running before they stop or are abandoned: a stopped
+    // thread takes its clock with it. (A finished one left its reading in its slot.)
     for (int id = 0; id < workers; ++id) {
       clockid_t clock{};
       if (::pthread_getcpuclockid(threads[id].native_handle(), &clock) == 0)
         cpu_ns_at_deadline[id] = cpu_clock_ns(clock);
     }
-    std::unique_lock lock(board->done_mutex); // the last of them may have finished during the look
-    all_finished = board->finished_count == workers;
   }
-  if (!all_finished) {
+  bool all_left = all_finished;
+  if (!all_finished && control != nullptr && control->mode.load() != control::Mode::free) {
+    // Under control every unfinished worker is parked in the scheduler or on its way to its next
+    // scheduling point: ending the run makes each of them leave (WorkerStopped), and they are
+    // joined, not abandoned, so further trials can follow.
+    control->change_mode(control::Mode::stopping);
+    const auto until = Clock::now() + std::chrono::seconds(2);
+    while (!(all_left = board->count(&Board<ThreadForm>::finished_count) +
+                            board->count(&Board<ThreadForm>::stopped_count) ==
+                        workers) &&
+           Clock::now() < until)
+      board->wait_for_bell(until);
+  }
+  if (!all_left) {
     // A blocked thread cannot be killed or joined. Detach it and keep everything it may touch
     // alive; the lab reports the run and then ends the program.
     mark_threads_abandoned();
@@ -232,18 +400,24 @@ WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const 
   threads.clear(); // joins the finished threads: their last writes happen-before the snapshot
 
   WorkersReport report = snapshot(*board, workers);
-  report.all_stopped = all_finished;
+  report.all_stopped = all_left;
   if (recording) recording->keep("thread", board->released_ns.load(), now_ns());
   keep_the_look(look, report);
   for (int id = 0; id < workers; ++id)
-    if (!report.finished[id] && cpu_ns_at_deadline[id] >= 0) report.cpu_ms[id] = to_ms(cpu_ns_at_deadline[id]);
+    if (!report.finished[id] && cpu_ns_at_deadline[id] >= 0 && board->slots[id].cpu_ns.load() == 0)
+      report.cpu_ms[id] = to_ms(cpu_ns_at_deadline[id]);
   if (board->failed_worker.load() >= 0) {
     report.ending = WorkersReport::Ending::crashed;
     report.what = board->failure;
-  } else if (!std::ranges::all_of(report.finished, [](bool f) { return f; })) {
+  } else if (!cycle.empty()) {
+    report.ending = WorkersReport::Ending::frozen;
+    report.what = "the wait-for graph stayed stuck: " + cycle;
+  } else if (!all_finished && outcome.verdict == control::Verdict::none) {
     report.ending = WorkersReport::Ending::timed_out;
     report.what = deadline_text(timeout, report);
   }
+  if (report.ending == WorkersReport::Ending::crashed) outcome.verdict = control::Verdict::none; // the crash says it
+  finish_report(control, outcome, report);
   return report;
 }
 
@@ -273,8 +447,8 @@ private:
   std::array<struct sigaction, kSignals.size()> previous_{};
 };
 
-[[noreturn]] void child_main(Board<ProcessForm>& board, int id, const WorkerBody& body, Schedule schedule, pid_t parent,
-                             timeline::Recording& recording) {
+[[noreturn]] void child_main(Board<ProcessForm>& board, int id, const WorkerBody& body, pid_t parent,
+                             timeline::Recording& recording, control::Block* control, const Script* script) {
   // If the parent dies, even by SIGKILL, the kernel kills this child too.
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) ::_exit(kChildOrphaned); // it died before prctl took effect
@@ -284,7 +458,7 @@ private:
   reinit_logging_after_fork();
   int status = 0;
   try {
-    run_body(board, id, body, schedule, {}, recording);
+    run_body(board, id, body, {}, recording, control, script);
   } catch (...) {
     status = kChildThrew;
   }
@@ -354,10 +528,13 @@ private:
   std::vector<double> cpu_ms_; // per worker
 };
 
-WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, const WorkerBody& body, Schedule schedule,
-                            const std::vector<int>& meeting_groups) {
+WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, const WorkerBody& body,
+                            const RunOptions& options) {
   std::fflush(nullptr); // or each child would flush a copy of the parent's buffered output
-  MappedShared<Board<ProcessForm>> board(workers, meeting_groups);
+  MappedShared<Board<ProcessForm>> board(workers);
+  ControlHolder<ProcessForm> control_holder;
+  if (options.controlled()) control_holder.emplace(workers, options.replay); // mapped before the forks
+  control::Block* const control = control_of<ProcessForm>(control_holder);
   timeline::Recording recording(workers, timeline::requested()); // mapped before the forks
   SignalGuard signals;
   Children children;
@@ -366,13 +543,19 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
   for (int id = 0; id < workers; ++id) {
     const pid_t pid = ::fork();
     if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-    if (pid == 0) child_main(*board, id, body, schedule, parent, recording);
+    if (pid == 0) child_main(*board, id, body, parent, recording, control, &options.script);
     children.add(pid);
   }
 
   WorkersReport::Ending ending = WorkersReport::Ending::finished;
   std::string what;
   WorkersReport look;
+  ControlOutcome outcome;
+  std::optional<control::Guard> guard;
+  if (control != nullptr) guard.emplace(*control);
+  CycleWatch cycles(options.frozen);
+  std::string cycle;
+  auto next_look = Clock::now() + kLookInterval;
   while (!children.empty()) {
     if (auto abnormal = children.reap_exited()) {
       ending = WorkersReport::Ending::crashed;
@@ -380,6 +563,24 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
       break; // the others may be waiting for the one that died: end them all
     }
     if (g_pending_signal != 0) break;
+    if (verdict_of(control) != control::Verdict::none) {
+      take_verdict(*control, outcome);
+      break; // stuck at once: the children are parked in the scheduler
+    }
+    if (Clock::now() >= next_look) {
+      next_look = Clock::now() + kLookInterval;
+      if (guard) {
+        if (std::string reason = guard->look(); !reason.empty() && outcome.given_up.empty()) {
+          outcome.given_up = std::move(reason);
+          control->change_mode(control::Mode::free);
+        }
+      }
+      if (cycles.active() && !under_control(control) && !(cycle = cycles.look(*board, workers)).empty()) {
+        ending = WorkersReport::Ending::frozen;
+        what = "the wait-for graph stayed stuck: " + cycle;
+        break;
+      }
+    }
     if (Clock::now() >= deadline) {
       look_at_the_deadline(*board, workers, look);
       if (auto abnormal = children.reap_exited()) { // what happened during the look counts too
@@ -407,6 +608,8 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
   for (int id = 0; id < workers; ++id)
     report.cpu_ms[id] = children.cpu_ms(id);
   report.what = ending == WorkersReport::Ending::timed_out ? deadline_text(timeout, report) : what;
+  if (ending == WorkersReport::Ending::crashed) outcome.verdict = control::Verdict::none; // the crash says it
+  finish_report(control, outcome, report);
   return report;
 }
 
@@ -417,16 +620,31 @@ int current_worker() noexcept { return t_current_worker; }
 void mark_threads_abandoned() noexcept { g_threads_abandoned.store(true); }
 
 WorkersReport run_workers(FormKind form, int workers, std::chrono::milliseconds timeout, const WorkerBody& body,
-                          Schedule schedule, const std::vector<int>& meeting_groups) {
+                          const RunOptions& options) {
   if (workers < 1 || workers > kMaxWorkers)
     throw std::invalid_argument(fmt::format("workers must be 1 to {}, not {}", kMaxWorkers, workers));
-  if (!meeting_groups.empty() && (std::ssize(meeting_groups) != workers ||
-                                  std::ranges::any_of(meeting_groups, [](int g) { return g < 0 || g >= kMaxWorkers; })))
-    throw std::invalid_argument(
-        fmt::format("meeting_groups must give each worker a group from 0 to {}", kMaxWorkers - 1));
-  spdlog::debug("starting {} {} workers, deadline {} ms", workers, to_string(form), timeout.count());
-  return form == FormKind::thread ? run_threads(workers, timeout, body, schedule, meeting_groups)
-                                  : run_processes(workers, timeout, body, schedule, meeting_groups);
+  if (options.schedule == Schedule::replay)
+    for (const auto& run : options.replay)
+      if (run.worker >= workers)
+        throw ScheduleMismatch(fmt::format("the choices name worker {}, and the run has workers 0 to {}", run.worker,
+                                           workers - 1));
+  spdlog::debug("starting {} {} workers, deadline {} ms, {} schedule", workers, to_string(form), timeout.count(),
+                to_string(options.schedule));
+  return form == FormKind::thread ? run_threads(workers, timeout, body, options)
+                                  : run_processes(workers, timeout, body, options);
+}
+
+void Worker::pause_for(std::chrono::microseconds length) {
+  if (control::active()) {
+    control::pause(length.count());
+    return;
+  }
+  // A spin, not a sleep: the polite pause of lock-free retry loops, and why a livelock burns CPU.
+  const auto until = Clock::now() + length;
+  while (Clock::now() < until) {
+    stop_if_requested();
+    std::this_thread::yield();
+  }
 }
 
 } // namespace hazardlab

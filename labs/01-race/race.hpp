@@ -61,7 +61,10 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
           worker.progressed();
         }
       },
-      context.schedule);
+      // --schedule forced: every worker's first hazard point in lockstep, so that every worker reads
+      // the counter before any writes it back; then each runs its increments alone, in turn (a few
+      // switches in all, whatever the sizes and the load).
+      context.run_options(hazardlab::scripts::lockstep(1)));
   const std::uint64_t expected = static_cast<std::uint64_t>(context.workers) * params.iterations;
   std::optional<std::uint64_t> observed;
   if (report.all_stopped) observed = Variant::count(*state);

@@ -26,10 +26,8 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <random>
-#include <thread>
 
 namespace deadlock {
 
@@ -55,9 +53,7 @@ struct State {
   std::atomic<std::uint64_t> neighbours_ate_together{0};          // must stay 0: forks are shared
   std::atomic<int> inside{0};                                     // workers inside the work right now (see Inside)
   std::atomic<int> most_at_once{0};                               // … and the most there ever were
-  // The forced schedule's meeting on the second unit of work (see SecondUnitMeeting).
-  std::atomic<int> first_units_done{0};
-  std::atomic<bool> arrangement_given_up{false};
+  std::atomic<int> first_units_done{0};                           // the forced script's (see forced_script)
 };
 
 // Counts a worker inside the work, holding both of its locks, for as long as it lives.
@@ -83,69 +79,46 @@ private:
   State<Form>& s_;
 };
 
-// --schedule forced, each worker's second unit of work (the first is the deadlock ring): two
-// workers whose locks do not overlap are made to be inside at the same moment, so that a fix that
-// lets them work together shows most_at_once >= 2 on every run, not only when the timing happens
-// to overlap two units. Left alone, units are short and a run may well never overlap two.
-//  1. Every worker finishes its first unit and waits, holding nothing: the ring's stragglers then
-//     hold no lock the pair needs.
-//  2. The pair goes on to its second unit: bank, workers 0 and 1 on accounts 0, 1 and 2, 3;
-//     philosophers 0 and 2, who are not neighbours. The others wait until the pair has met, so
-//     that none of them takes (or waits holding) a lock the pair needs.
-//  3. Each of the pair, once inside, waits until another worker is inside too.
-// Every wait lasts at most kForcedMeetingPatience; one that runs out gives the arrangement up for
-// the rest of the run. That is how a fix that serializes everything gets through it: the first of
-// the pair waits inside in vain (the other one cannot get in), once, and the run goes on.
-// Relaxed atomics and a yield loop, like the hazard point's meeting: the arrangement lines the
-// workers up without ordering their accesses, so ThreadSanitizer still sees the races of broken
-// code.
+// --schedule forced: the script that decides who runs (hazardlab/control.hpp).
+//  1. The ring. At each worker's first hazard point the next worker runs: every worker takes the
+//     first lock of its first unit before any takes its second, and the cycle closes. Broken code
+//     is then stuck at once: every worker blocked, each waiting for the next.
+//  2. Then two workers whose locks do not overlap are made to be inside the work at the same
+//     moment, so that a fix that lets them work together shows most_at_once >= 2 on every run, not
+//     only when timing happens to overlap two short units (bank: workers 0 and 1 on accounts 0–1
+//     and 2–3; philosophers 0 and 2, who are not neighbours). Before its second unit (the
+//     scheduling point kBeforeSecondUnit) a worker of the pair is held back until every worker has
+//     done its first unit (the ring's stragglers then hold no lock the pair needs), and every
+//     other worker until the pair has met. Inside its second unit (kInsideSecondUnit) one of the
+//     pair lets the other one run, which takes its own two locks and comes in too.
+// A hold never waits for time: when only held workers can run, the arrangement gives way, which
+// is how a fix that serializes everything (one lock for all) gets through it, correct, with
+// most_at_once 1.
+enum SchedulingTag : int { kBeforeSecondUnit = 1, kInsideSecondUnit = 2 };
+
 template <class Form>
-class SecondUnitMeeting {
-public:
-  // `possible`: some two second units in this run have no lock in common (bank: 4 accounts or more;
-  // philosophers: 4 or more, so that 0 and 2 are not neighbours), and there are second units.
-  SecondUnitMeeting(State<Form>& s, hazardlab::Worker& worker, int workers, bool forced, bool possible, bool in_pair)
-      : s_(s), worker_(worker), workers_(workers), active_(forced && possible && workers >= 2), in_pair_(in_pair) {}
-
-  void first_unit_done() {
-    if (active_) s_.first_units_done.fetch_add(1, std::memory_order_relaxed);
-  }
-  // Before asking for the second unit's locks (steps 1 and 2).
-  void before_second_unit() {
-    if (!active_) return;
-    if (in_pair_)
-      wait_or_give_up([this] { return s_.first_units_done.load(std::memory_order_relaxed) >= workers_; });
-    else
-      wait_or_give_up([] { return false; }); // until the pair has met (or the arrangement is given up)
-  }
-  // Inside the second unit, holding both locks (step 3).
-  void inside_second_unit() {
-    if (active_ && in_pair_) wait_or_give_up([] { return false; });
-  }
-
-private:
-  bool met() const { return s_.most_at_once.load(std::memory_order_relaxed) >= 2; }
-  // Waits (yielding) until ready(), the meeting has happened, or the arrangement is given up; gives
-  // it up after kForcedMeetingPatience.
-  template <class Ready>
-  void wait_or_give_up(Ready ready) {
-    const auto until = std::chrono::steady_clock::now() + hazardlab::kForcedMeetingPatience;
-    while (!ready() && !met() && !s_.arrangement_given_up.load(std::memory_order_relaxed)) {
-      if (std::chrono::steady_clock::now() > until) {
-        s_.arrangement_given_up.store(true, std::memory_order_relaxed);
-        return;
-      }
-      worker_.stop_if_requested();
-      std::this_thread::yield();
+hazardlab::Script forced_script(const State<Form>* s, int workers, hazardlab::WorkerSet pair, bool meeting) {
+  using hazardlab::Decision;
+  using hazardlab::Point;
+  return [s, workers, pair, meeting](const Decision& d) {
+    const int me = d.worker();
+    if (d.point() == Point::hazard && d.hazard_points(me) == 1) return d.next_after(me); // 1. the ring
+    if (!meeting) return hazardlab::default_choice(d);
+    if (d.point() == Point::tagged && d.tag() == kInsideSecondUnit) { // 2. inside: the other of the pair
+      if (const int other = d.next_after(me, pair & ~hazardlab::only(me)); other >= 0) return other;
     }
-  }
-
-  State<Form>& s_;
-  hazardlab::Worker& worker_;
-  int workers_;
-  bool active_;
-  bool in_pair_;
-};
+    const bool first_units_done = s->first_units_done.load(std::memory_order_relaxed) >= workers;
+    const bool met = s->most_at_once.load(std::memory_order_relaxed) >= 2;
+    hazardlab::WorkerSet free = 0;
+    for (int w = 0; w < d.workers(); ++w) {
+      const bool in_pair = (pair >> w & 1) != 0;
+      const bool held = d.at(w) == Point::tagged && d.tag_of(w) == kBeforeSecondUnit && (in_pair ? !first_units_done : !met);
+      if (d.eligible(w) && !held) free |= hazardlab::only(w);
+    }
+    if (free == 0) return hazardlab::default_choice(d); // only held workers can run: the arrangement gives way
+    return (free >> me & 1) != 0 ? me : d.next_after(me, free);
+  };
+}
 
 // Bank: random transfers between two different accounts. Under the forced schedule each worker's
 // first transfer goes round a ring of R = min(workers, accounts) accounts (worker w: account
@@ -156,13 +129,11 @@ private:
 template <class Form, class Variant>
 hazardlab::WorkerBody bank_worker(State<Form>* s, const Params& params, const hazardlab::RunContext& context) {
   return [s, transfers = params.transfers, accounts = params.accounts,
-          ring = std::min(context.workers, params.accounts), workers = context.workers,
-          forced = context.schedule == hazardlab::Schedule::forced, seed = context.seed](hazardlab::Worker& worker) {
+          ring = std::min(context.workers, params.accounts), forced = context.controlled(),
+          seed = context.seed](hazardlab::Worker& worker) {
     std::mt19937_64 random(seed + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(worker.id() + 1));
     std::uniform_int_distribution<int> account(0, accounts - 1);
     std::uniform_int_distribution<std::int64_t> amount(1, 100);
-    SecondUnitMeeting<Form> meeting(*s, worker, workers, forced, accounts >= 4 && transfers >= 2,
-                                    worker.id() == 0 || worker.id() == 1);
     for (std::uint64_t t = 0; t < transfers; ++t) {
       int from = account(random);
       int to = account(random);
@@ -175,17 +146,17 @@ hazardlab::WorkerBody bank_worker(State<Form>* s, const Params& params, const ha
       if (forced && t == 1) {
         from = (2 * worker.id()) % accounts;
         to = (2 * worker.id() + 1) % accounts;
-        meeting.before_second_unit();
+        worker.scheduling_point(kBeforeSecondUnit);
       }
       const std::int64_t sum = amount(random);
       Variant::with_both(*s, from, to, worker, [&] {
         const Inside<Form> inside(*s);
-        if (t == 1) meeting.inside_second_unit();
+        if (t == 1) worker.scheduling_point(kInsideSecondUnit);
         s->balance[from] -= sum;
         s->balance[to] += sum;
       });
       worker.progressed();
-      if (t == 0) meeting.first_unit_done();
+      if (forced && t == 0) s->first_units_done.fetch_add(1, std::memory_order_relaxed);
     }
   };
 }
@@ -195,23 +166,21 @@ hazardlab::WorkerBody bank_worker(State<Form>* s, const Params& params, const ha
 // second meal (SecondUnitMeeting).
 template <class Form, class Variant>
 hazardlab::WorkerBody philosopher(State<Form>* s, const Params& params, const hazardlab::RunContext& context) {
-  return [s, meals = params.meals, seats = context.workers,
-          forced = context.schedule == hazardlab::Schedule::forced](hazardlab::Worker& worker) {
+  return [s, meals = params.meals, seats = context.workers, forced = context.controlled()](hazardlab::Worker& worker) {
     const int me = worker.id();
     const int left = me;
     const int right = (me + 1) % seats;
-    SecondUnitMeeting<Form> meeting(*s, worker, seats, forced, seats >= 4 && meals >= 2, me == 0 || me == 2);
     for (std::uint64_t m = 0; m < meals; ++m) {
-      if (m == 1) meeting.before_second_unit();
+      if (m == 1) worker.scheduling_point(kBeforeSecondUnit);
       Variant::with_both(*s, left, right, worker, [&] {
         const Inside<Form> inside(*s);
-        if (m == 1) meeting.inside_second_unit();
+        if (m == 1) worker.scheduling_point(kInsideSecondUnit);
         s->eating[me] = true;
         if (s->eating[(me + 1) % seats] || s->eating[(me + seats - 1) % seats]) ++s->neighbours_ate_together;
         s->eating[me] = false;
       });
       worker.progressed();
-      if (m == 0) meeting.first_unit_done();
+      if (forced && m == 0) s->first_units_done.fetch_add(1, std::memory_order_relaxed);
     }
   };
 }
@@ -276,7 +245,17 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
     state->balance[i] = kOpeningBalance;
   const auto body = bank ? bank_worker<Form, Variant>(state.get(), params, context)
                          : philosopher<Form, Variant>(state.get(), params, context);
-  const auto report = hazardlab::run_workers<Form>(context.workers, context.timeout, body, context.schedule);
+  // The pair that meets inside its second unit, where some two second units share no lock: bank
+  // workers 0 and 1 (4 accounts or more), philosophers 0 and 2 (4 or more at the table).
+  const hazardlab::WorkerSet pair = bank ? hazardlab::only(0) | hazardlab::only(1) : hazardlab::only(0) | hazardlab::only(2);
+  const bool meeting = context.workers >= 2 && (bank ? params.accounts >= 4 && params.transfers >= 2
+                                                     : context.workers >= 4 && params.meals >= 2);
+  auto options = context.run_options(forced_script(state.get(), context.workers, pair, meeting));
+  // A natural run that freezes is stuck as soon as its cycle has stayed put a moment.
+  options.frozen = [s = state.get(), workers = context.workers](const std::vector<bool>& finished) {
+    return s->locks.graph(workers).stuck_text(finished);
+  };
+  const auto report = hazardlab::run_workers<Form>(context.workers, context.timeout, body, options);
   return judge(params, context, *state, report);
 }
 

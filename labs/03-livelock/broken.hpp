@@ -10,7 +10,7 @@ struct Broken {
   static void with_both(State<Form>& s, int first, int second, hazardlab::Worker& worker, std::mt19937_64& /*random*/,
                         Work work) {
     while (!try_both_politely(s, first, second, worker, work))
-      s.clock.pause(worker, s.pause); // everyone pauses just as long, so everyone comes back together
+      worker.pause_for(s.pause); // everyone pauses just as long, so everyone comes back together
   }
 };
 

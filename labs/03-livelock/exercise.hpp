@@ -24,7 +24,7 @@ struct Exercise {
       // TODO(3): everyone who failed together pauses just as long as everyone else, and so they
       // all try again together. How long should this worker pause, so that next time one of them
       // gets there first?
-      s.clock.pause(worker, s.pause);
+      worker.pause_for(s.pause);
     }
   }
 };

@@ -25,10 +25,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <limits>
 #include <mutex>
 #include <random>
-#include <thread>
 
 namespace livelock {
 
@@ -37,98 +35,28 @@ struct Params {
   std::chrono::microseconds pause{50}; // the polite pause after a failed try
 };
 
-// Under --schedule forced the polite protocol runs on a virtual clock instead of the wall clock.
-// Each attempt takes one tick and a pause takes its length in ticks (µs). A worker goes on only
-// when no other worker has anything left to do at an earlier instant, and the attempts that start
-// at the same instant go in step: every one of them takes its first resource, then every one
-// tries its second, then every one lets go. Pauses of one fixed length keep the workers at the
-// same instants forever, on any number of cores: the worst a real machine can do, every time.
-// Pauses of different lengths put one worker ahead, alone, and it gets both resources.
-// Under --schedule natural the clock is the wall clock: pause() spins for the pause, nothing waits.
-template <class Form>
-class RetryClock {
-public:
-  RetryClock(bool forced, int workers, const hazardlab::TracedLocks<Form>& resources)
-      : forced_(forced), workers_(workers), resources_(&resources) {
-    for (auto& wanted : wants_)
-      wanted.store(-1, std::memory_order_relaxed);
-  }
-
-  // The three steps of an attempt, in order.
-  void taking_first(hazardlab::Worker& worker, int resource) {
-    if (!forced_) return;
-    wants_[worker.id()].store(resource, std::memory_order_relaxed);
-    const std::uint64_t next_instant = position_[worker.id()].load(std::memory_order_relaxed) / kSteps + 1;
-    wait_for_all_at(worker, next_instant * kSteps + kTakingFirst);
-  }
-  void holding_first(hazardlab::Worker& worker) { step(worker, kHoldingFirst); }
-  void tried_second(hazardlab::Worker& worker) { step(worker, kTriedSecond); }
-
-  void pause(hazardlab::Worker& worker, std::chrono::microseconds length) {
-    if (forced_) {
-      auto& mine = position_[worker.id()];
-      mine.store(mine.load(std::memory_order_relaxed) + static_cast<std::uint64_t>(length.count()) * kSteps,
-                 std::memory_order_relaxed);
-      return;
-    }
-    // A spin, not a sleep: the polite pause of lock-free retry loops, and why a livelock burns CPU.
-    const auto until = std::chrono::steady_clock::now() + length;
-    while (std::chrono::steady_clock::now() < until) {
-      worker.stop_if_requested();
-      std::this_thread::yield();
-    }
-  }
-
-  // The worker has done all its units: nobody waits for it any more.
-  void leave(hazardlab::Worker& worker) { position_[worker.id()].store(kGone, std::memory_order_relaxed); }
-
-private:
-  static constexpr std::uint64_t kTakingFirst = 0, kHoldingFirst = 1, kTriedSecond = 2, kSteps = 4;
-  static constexpr std::uint64_t kGone = std::numeric_limits<std::uint64_t>::max();
-
-  void step(hazardlab::Worker& worker, std::uint64_t step) {
-    if (!forced_) return;
-    const std::uint64_t instant = position_[worker.id()].load(std::memory_order_relaxed) / kSteps;
-    wait_for_all_at(worker, instant * kSteps + step);
-  }
-
-  // Publishes where this worker is and waits until every other worker is there or further on.
-  // A worker still taking its first resource while someone else holds it (a fix that orders the
-  // resources can ask for a first that another worker holds) cannot come: it is not waited for.
-  // Relaxed atomics: the clock schedules, it does not synchronize (the locks do that).
-  void wait_for_all_at(hazardlab::Worker& worker, std::uint64_t position) {
-    position_[worker.id()].store(position, std::memory_order_relaxed);
-    for (int other = 0; other < workers_; ++other) {
-      while (other != worker.id() && position_[other].load(std::memory_order_relaxed) < position &&
-             !blocked_at(other, position)) {
-        worker.stop_if_requested();
-        std::this_thread::yield();
-      }
-    }
-  }
-  bool blocked_at(int other, std::uint64_t position) const {
-    if (position % kSteps == kTakingFirst) return false;
-    if (position_[other].load(std::memory_order_relaxed) != position - position % kSteps + kTakingFirst) return false;
-    const int wanted = wants_[other].load(std::memory_order_relaxed);
-    const int holder = wanted < 0 ? -1 : resources_->holder(wanted);
-    return holder >= 0 && holder != other;
-  }
-
-  bool forced_;
-  int workers_;
-  const hazardlab::TracedLocks<Form>* resources_;
-  // Per worker: instant × kSteps + step (0 before its first attempt), kGone once it has left.
-  std::array<std::atomic<std::uint64_t>, hazardlab::kMaxWorkers> position_{};
-  std::array<std::atomic<int>, hazardlab::kMaxWorkers> wants_; // per worker: its first resource
-};
+// --schedule forced: the script that decides who runs (hazardlab/control.hpp). Until every worker
+// has done a unit of work, at every scheduling point the next worker runs: the attempts go in
+// lockstep, every worker takes its first resource, then every one tries its second, then every one
+// lets go, then every one pauses. Pauses are on the run's virtual clock (Worker::pause_for), so
+// pauses of one fixed length end together and it all happens again, on any machine: the worst a
+// real machine can do, every time, and the scheduler calls it a livelock once every worker has
+// tried kLivelockAttempts (100) times without a unit done. Pauses of different lengths put one
+// worker ahead, alone, and it gets both resources. Once everybody has done a unit, each worker
+// runs until it blocks or pauses, so a fix's run costs a few switches per unit.
+inline hazardlab::Script forced_script() {
+  return [](const hazardlab::Decision& d) {
+    for (int w = 0; w < d.workers(); ++w)
+      if (!d.finished(w) && d.progress(w) == 0) return d.next_after(d.worker());
+    return hazardlab::default_choice(d);
+  };
+}
 
 template <class Form>
 struct State {
-  State(int workers, const Params& params, bool forced)
-      : resources("resource", workers), clock(forced, workers, resources), pause(params.pause) {}
+  State(int workers, const Params& params) : resources("resource", workers), pause(params.pause) {}
 
   hazardlab::TracedLocks<Form> resources; // resource w is worker w's first and worker w - 1's second
-  RetryClock<Form> clock;                 // under --schedule forced, the instants the attempts happen at
   std::chrono::microseconds pause;        // the same fixed pause for everyone (--pause-us)
   std::array<std::uint64_t, hazardlab::kMaxTracedLocks> uses{}; // uses[r] guarded by resources[r]
   std::atomic<std::uint64_t> units_without_both{0};             // must stay 0
@@ -141,11 +69,8 @@ bool try_both_politely(State<Form>& s, int first, int second, hazardlab::Worker&
   auto first_resource = s.resources[first];
   auto second_resource = s.resources[second];
   worker.attempted();
-  s.clock.taking_first(worker, first);
   std::unique_lock hold_first(first_resource);
-  s.clock.holding_first(worker); // forced: everyone of this instant holds its first before anyone tries
   std::unique_lock hold_second(second_resource, std::try_to_lock);
-  s.clock.tried_second(worker);   // forced: and everyone has tried before anyone lets go
   if (!hold_second) return false; // polite: hold_first gives the first back on the way out
   work();
   return true;
@@ -168,9 +93,9 @@ void use_both(State<Form>& s, int first, int second, const hazardlab::Worker& wo
 
 template <class Form, class Variant>
 hazardlab::WorkerBody polite_worker(State<Form>* s, const Params& params, const hazardlab::RunContext& context) {
-  // Each trial and each worker gets its own stream, and the same --seed gives the same streams.
-  const std::uint64_t seed = context.seed + 0xbf58476d1ce4e5b9ULL * static_cast<std::uint64_t>(context.trial);
-  return [s, units = params.units, workers = context.workers, seed](hazardlab::Worker& worker) {
+  // Each worker gets its own stream, and the same seed gives the same streams (each trial has its
+  // own seed).
+  return [s, units = params.units, workers = context.workers, seed = context.seed](hazardlab::Worker& worker) {
     std::mt19937_64 random(seed + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(worker.id() + 1));
     const int first = worker.id();
     const int second = (worker.id() + 1) % workers;
@@ -178,7 +103,6 @@ hazardlab::WorkerBody polite_worker(State<Form>* s, const Params& params, const 
       Variant::with_both(*s, first, second, worker, random, [&] { use_both(*s, first, second, worker); });
       worker.progressed();
     }
-    s->clock.leave(worker);
   };
 }
 
@@ -244,10 +168,14 @@ hazardlab::RunResult judge(const Params& params, const hazardlab::RunContext& co
 
 template <class Form, class Variant>
 hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& context) {
-  auto state =
-      hazardlab::place<Form, State<Form>>(context.workers, params, context.schedule == hazardlab::Schedule::forced);
-  const auto report = hazardlab::run_workers<Form>(
-      context.workers, context.timeout, polite_worker<Form, Variant>(state.get(), params, context), context.schedule);
+  auto state = hazardlab::place<Form, State<Form>>(context.workers, params);
+  auto options = context.run_options(forced_script());
+  // A fix that deadlocks instead (natural): stuck as soon as its cycle has stayed put a moment.
+  options.frozen = [s = state.get(), workers = context.workers](const std::vector<bool>& finished) {
+    return s->resources.graph(workers).stuck_text(finished);
+  };
+  const auto report = hazardlab::run_workers<Form>(context.workers, context.timeout,
+                                                   polite_worker<Form, Variant>(state.get(), params, context), options);
   return judge(params, context, *state, report);
 }
 

@@ -3,7 +3,6 @@
 // waits.
 #include "starvation.hpp"
 
-#include <shared_mutex>
 
 namespace starvation {
 
@@ -40,7 +39,7 @@ struct Broken {
 template <class Form>
 struct BrokenSharedMutex {
   struct ReadersWriterLock {
-    std::shared_mutex mutex;
+    typename Form::SharedMutex mutex; // the thread form's: std::shared_mutex
 
     void lock_shared(Turn& /*turn*/) { mutex.lock_shared(); }
     void unlock_shared() { mutex.unlock_shared(); }

@@ -42,7 +42,8 @@ struct Exercise {
     typename Form::Mutex mutex;
     // TODO(4): a mutex hands nothing over on unlock. What would serve the workers in the order
     // they asked? (Two counters, as at a deli counter, are enough; std::atomic works across
-    // processes too, when it is lock-free.)
+    // processes too, when it is lock-free. A loop that waits by spinning calls
+    // hazardlab::spin_pause() on each turn, so that the worker it waits for gets to run.)
 
     void lock(Turn& /*turn*/) { mutex.lock(); }
     void unlock() { mutex.unlock(); }

@@ -24,7 +24,6 @@
 // work to do (the window), how long it waited to get in (longest, p50, p99), and how many times
 // others entered while it waited in line: overtakes, a count no scheduler can bend.
 #include "hazardlab/cli.hpp"
-#include "hazardlab/schedule.hpp"
 #include "hazardlab/workers.hpp"
 
 #include <fmt/format.h>
@@ -139,6 +138,7 @@ struct alignas(64) Tally {
   std::int64_t longest_wait_ns = 0;
   WaitHistogram waits;
   std::uint64_t read_sum = 0;      // a reader's: what it read (kept, so that the reads are done)
+  std::atomic<std::uint64_t> reader_entry{0}; // a reader's: the number of its read in progress (the forced script's)
   std::uint64_t ops_in_window = 0; // the window's: see Window
   bool asking_at_close = false;
   std::int64_t waiting_at_close_ns = 0;
@@ -177,10 +177,7 @@ struct State {
   std::atomic<int> writers_inside{0};         // readers-writers; greedy: workers inside
   std::atomic<std::uint64_t> not_excluded{0}; // entries that found someone inside they must exclude
   std::uint64_t value = 0;                    // written by writers (and turns), read by readers: the lock guards it
-  // The forced schedule's (see reader_relay).
-  std::atomic<std::uint64_t> reader_entries{0};
-  std::atomic<bool> arrangement_given_up{false};
-  std::atomic<bool> greedy_inside{false};
+  std::atomic<std::uint64_t> reader_entries{0}; // reads begun, by all readers (the forced script's relay)
   Window window;
   std::array<Tally, hazardlab::kMaxWorkers> tallies;
 };
@@ -225,13 +222,18 @@ struct Lightswitch {
   }
 };
 
+// The scheduling points of the scenario's own (Worker::scheduling_point), which the forced scripts
+// below choose at: a reader inside the room, a writer before it first asks, any worker between an
+// operation and its own work, the greedy worker inside its turn.
+enum SchedulingTag : int { kReading = 1, kWriterArrives = 2, kOwnWork = 3, kInsideTurn = 4 };
+
 // The scenario's bookkeeping around one entry: who is inside (exclusion is checked, not assumed),
-// the wait and the overtakes, and the forced schedule.
+// the wait and the overtakes, and the scheduling points of the forced scripts.
 template <class Form, class LockType>
 class Operations {
 public:
-  Operations(State<Form, LockType>& s, const Params& params, int workers, bool forced, hazardlab::Worker& worker)
-      : s_(s), params_(params), workers_(workers), forced_(forced), worker_(worker), me_(s.tallies[worker.id()]) {}
+  Operations(State<Form, LockType>& s, const Params& params, int workers, hazardlab::Worker& worker)
+      : s_(s), params_(params), workers_(workers), worker_(worker), me_(s.tallies[worker.id()]) {}
 
   // One operation: ask, get in through the variant's lock, do the section, leave, count it.
   void read_once() {
@@ -249,36 +251,6 @@ public:
     write_section();
     s_.lock.unlock();
     done();
-  }
-
-  // --schedule forced: a writer asks for the first time only once min(2, readers) readers have
-  // been inside at the same moment. Then the readers already have the room (the relay keeps it
-  // from emptying, see reader_relay), and a lock that lets readers read together has shown it
-  // (most_readers_at_once >= 2) before a writer's wait can change who gets in. A fix such as the
-  // turnstile stops new readers while a writer waits: had the writer asked as soon as one reader
-  // was inside, the second reader could have found the turnstile taken, and on some runs no two
-  // readers would ever have been inside together. A lock that lets only one reader in at a time (a
-  // plain mutex for everyone) never gets there: the writer waits kForcedMeetingPatience in vain,
-  // gives the arrangement up, and the run goes on.
-  void writer_arrives_late() {
-    if (!forced_ || s_.arrangement_given_up.load(std::memory_order_relaxed)) return;
-    const int together = std::min(2, params_.readers);
-    if (!wait_with_patience([&] { return s_.most_readers_at_once.load(std::memory_order_relaxed) >= together; }))
-      s_.arrangement_given_up.store(true, std::memory_order_relaxed);
-  }
-
-  // --schedule forced: the greedy worker's head start, every turn. A rival asks only while the
-  // greedy worker is asking or inside, so it never finds the lock free by chance while the greedy
-  // worker is busy elsewhere.
-  void rival_asks_behind_greedy() {
-    if (!forced_ || s_.arrangement_given_up.load(std::memory_order_relaxed)) return;
-    const Tally& greedy = s_.tallies[0];
-    const bool came = wait_with_patience([&] {
-      return greedy.asking_since_ns.load(std::memory_order_relaxed) != 0 ||
-             s_.greedy_inside.load(std::memory_order_relaxed) ||
-             greedy.ops.load(std::memory_order_relaxed) == params_.ops;
-    });
-    if (!came) s_.arrangement_given_up.store(true, std::memory_order_relaxed);
   }
 
 private:
@@ -317,10 +289,10 @@ private:
     while (inside > most && !s_.most_readers_at_once.compare_exchange_weak(most, inside, std::memory_order_relaxed)) {
     }
     if (s_.writers_inside.load() > 0) s_.not_excluded.fetch_add(1, std::memory_order_relaxed);
-    const std::uint64_t my_reader_entry = s_.reader_entries.fetch_add(1, std::memory_order_relaxed);
+    me_.reader_entry.store(s_.reader_entries.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
     me_.read_sum += s_.value; // a read the lock must keep apart from every write
+    worker_.scheduling_point(kReading);
     spin_for(kReadSection);
-    reader_relay(my_reader_entry);
     s_.readers_inside.fetch_sub(1);
   }
 
@@ -328,42 +300,9 @@ private:
     if (s_.writers_inside.fetch_add(1) > 0 || s_.readers_inside.load() > 0)
       s_.not_excluded.fetch_add(1, std::memory_order_relaxed);
     ++s_.value; // the write the lock must keep to itself
-    const bool greedy = params_.scenario == Scenario::greedy && worker_.id() == 0;
-    if (greedy) s_.greedy_inside.store(true, std::memory_order_relaxed);
-    // --schedule forced: the rivals share the greedy worker's CPU; it lets them run while it holds
-    // the lock, so that they get in line now (and wait) rather than whenever its time slice ends.
-    if (greedy && forced_) std::this_thread::yield();
+    if (params_.scenario == Scenario::greedy && worker_.id() == 0) worker_.scheduling_point(kInsideTurn);
     spin_for(params_.scenario == Scenario::greedy ? kTurnSection : kWriteSection);
-    if (greedy) s_.greedy_inside.store(false, std::memory_order_relaxed);
     s_.writers_inside.fetch_sub(1);
-  }
-
-  // --schedule forced: a reader keeps the room until another reader has come in after it, so the
-  // readers overlap by construction and the room is never empty while readers have work left.
-  // A lock that keeps new readers out while a writer waits (the fix) stops the relay: after
-  // kForcedMeetingPatience with nobody coming the relay is given up for the rest of the run.
-  void reader_relay(std::uint64_t my_reader_entry) {
-    if (!forced_ || s_.arrangement_given_up.load(std::memory_order_relaxed)) return;
-    const bool relayed = wait_with_patience([&] {
-      return s_.reader_entries.load(std::memory_order_relaxed) > my_reader_entry + 1 || !other_readers_have_work();
-    });
-    if (!relayed) s_.arrangement_given_up.store(true, std::memory_order_relaxed);
-  }
-  bool other_readers_have_work() const {
-    for (int r = 0; r < params_.readers; ++r)
-      if (r != worker_.id() && s_.tallies[r].ops.load(std::memory_order_relaxed) < params_.ops) return true;
-    return false;
-  }
-  // Waits (yielding) until ready() or kForcedMeetingPatience has passed; says which.
-  template <class Ready>
-  bool wait_with_patience(Ready ready) {
-    const auto until = std::chrono::steady_clock::now() + hazardlab::kForcedMeetingPatience;
-    while (!ready()) {
-      if (std::chrono::steady_clock::now() > until) return false;
-      worker_.stop_if_requested();
-      std::this_thread::yield();
-    }
-    return true;
   }
 
   void close_window() {
@@ -381,7 +320,6 @@ private:
   State<Form, LockType>& s_;
   const Params& params_;
   int workers_;
-  bool forced_;
   hazardlab::Worker& worker_;
   Tally& me_;
 };
@@ -394,18 +332,19 @@ using GreedyState = State<Form, typename Variant::Lock>;
 template <class Form, class LockType>
 hazardlab::WorkerBody readers_writers_worker(State<Form, LockType>* s, const Params& params,
                                              const hazardlab::RunContext& context) {
-  return [s, params, workers = context.workers,
-          forced = context.schedule == hazardlab::Schedule::forced](hazardlab::Worker& worker) {
-    Operations<Form, LockType> operations(*s, params, workers, forced, worker);
+  return [s, params, workers = context.workers](hazardlab::Worker& worker) {
+    Operations<Form, LockType> operations(*s, params, workers, worker);
     if (is_reader(params, worker.id())) {
       for (std::uint64_t op = 0; op < params.ops; ++op) {
         operations.read_once();
+        worker.scheduling_point(kOwnWork);
         spin_for(kReaderOwnWork);
       }
     } else {
-      operations.writer_arrives_late();
+      worker.scheduling_point(kWriterArrives);
       for (std::uint64_t op = 0; op < params.ops; ++op) {
         operations.write_once();
+        worker.scheduling_point(kOwnWork);
         spin_for(kWriterOwnWork);
       }
     }
@@ -415,22 +354,80 @@ hazardlab::WorkerBody readers_writers_worker(State<Form, LockType>* s, const Par
 template <class Form, class LockType>
 hazardlab::WorkerBody greedy_worker(State<Form, LockType>* s, const Params& params,
                                     const hazardlab::RunContext& context) {
-  return [s, params, workers = context.workers,
-          forced = context.schedule == hazardlab::Schedule::forced](hazardlab::Worker& worker) {
-    Operations<Form, LockType> operations(*s, params, workers, forced, worker);
+  return [s, params, workers = context.workers](hazardlab::Worker& worker) {
+    Operations<Form, LockType> operations(*s, params, workers, worker);
     const bool greedy = worker.id() == 0;
-    if (forced) {
-      // On any machine, the worst case of a busy one: everybody on one CPU, and a rival woken
-      // because the lock was let go waits for the CPU while the greedy worker runs on and takes
-      // the lock straight back (see hazardlab/schedule.hpp).
-      hazardlab::run_on_one_cpu();
-      if (!greedy) hazardlab::no_preemption_on_wake_up();
-    }
     for (std::uint64_t op = 0; op < params.ops; ++op) {
-      if (!greedy) operations.rival_asks_behind_greedy();
-      operations.write_once();              // a turn: the lock to itself, like a write
-      if (!greedy) spin_for(kRivalOwnWork); // the greedy worker asks again at once
+      operations.write_once(); // a turn: the lock to itself, like a write
+      if (greedy) continue;    // the greedy worker asks again at once
+      worker.scheduling_point(kOwnWork);
+      spin_for(kRivalOwnWork);
     }
+  };
+}
+
+// --schedule forced, readers-writers: the script that decides who runs (hazardlab/control.hpp).
+//  - The readers relay: a reader inside the room (kReading) lets the next reader run, and is not
+//    chosen again until another reader has come in after it, so the readers overlap by
+//    construction and the room never empties while a reader is left to come in.
+//  - A writer first asks once min(2, readers) readers have been inside at the same moment: then
+//    the readers already hold the room, and a lock that lets readers read together has shown it
+//    (most_readers_at_once >= 2) before a writer's wait can change who gets in. At the next
+//    reader's kReading, the writer runs and asks.
+//  - After an operation (kOwnWork) the next worker in turn runs, as the worker's own work would
+//    let it on a real machine.
+// A lock that keeps new readers out while a writer waits (the turnstile) stops the relay: the
+// readers inside leave, and when only held workers can run, the script gives way, so the writer
+// gets in. One mutex for everyone never has two readers inside: the writer is chosen only when no
+// reader can run, and most_readers_at_once stays 1.
+template <class Form, class LockType>
+hazardlab::Script readers_writers_script(const State<Form, LockType>* s, const Params& params) {
+  using hazardlab::Decision;
+  using hazardlab::Point;
+  using hazardlab::WorkerSet;
+  return [s, readers = params.readers](const Decision& d) {
+    const int me = d.worker();
+    const WorkerSet reader_set = (WorkerSet{1} << readers) - 1; // readers <= 63: see validate()
+    const auto at = [&](int w, int tag) { return d.at(w) == Point::tagged && d.tag_of(w) == tag; };
+    const auto not_yet_asked = [&](int w) { return d.at(w) == Point::start || at(w, kWriterArrives); };
+    const bool overlapped = s->most_readers_at_once.load(std::memory_order_relaxed) >= std::min(2, readers);
+    const auto reads_begun = s->reader_entries.load(std::memory_order_relaxed);
+    WorkerSet candidates = 0;
+    for (int w = 0; w < d.workers(); ++w) {
+      if (!d.eligible(w)) continue;
+      const bool reader = (reader_set >> w & 1) != 0;
+      const bool relaying =
+          reader && at(w, kReading) && reads_begun <= s->tallies[w].reader_entry.load(std::memory_order_relaxed) + 1;
+      const bool early_writer = !reader && not_yet_asked(w) && !overlapped;
+      if (!relaying && !early_writer) candidates |= hazardlab::only(w);
+    }
+    if (d.point() == Point::tagged && d.tag() == kReading) {
+      if (overlapped)
+        for (int w = readers; w < d.workers(); ++w)
+          if (d.eligible(w) && not_yet_asked(w)) return w; // the writer asks now
+      if (const int next = d.next_after(me, candidates & reader_set & ~hazardlab::only(me)); next >= 0)
+        return next; // the relay
+    }
+    if (d.point() == Point::tagged && d.tag() == kOwnWork)
+      if (const int next = d.next_after(me, candidates); next >= 0) return next;
+    if (candidates == 0) return hazardlab::default_choice(d); // only held workers can run: give way
+    return (candidates >> me & 1) != 0 ? me : d.next_after(me, candidates);
+  };
+}
+
+// --schedule forced, greedy: the greedy worker (worker 0) runs whenever it can, so it takes the
+// lock straight back after every turn, while its rivals are runnable but never chosen. While it is
+// inside its turn (kInsideTurn), each rival not yet in line runs and asks, so that it waits for
+// the lock in line. A lock that hands over (a ticket lock) makes the greedy worker wait in line
+// behind them, spinning: a spinning worker is not preferred, and the others take their turns.
+template <class Form, class LockType>
+hazardlab::Script greedy_script(const State<Form, LockType>* s) {
+  using hazardlab::Point;
+  return [s](const hazardlab::Decision& d) {
+    if (d.at(0) == Point::tagged && d.tag_of(0) == kInsideTurn)
+      for (int w = 1; w < d.workers(); ++w)
+        if (d.eligible(w) && s->tallies[w].asking_since_ns.load(std::memory_order_relaxed) == 0) return w;
+    return d.eligible(0) && d.at(0) != Point::spin ? 0 : hazardlab::default_choice(d);
   };
 }
 
@@ -550,8 +547,9 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
   if (params.scenario == Scenario::greedy) {
     if constexpr (requires { typename Variant::Lock; }) {
       auto state = hazardlab::place<Form, GreedyState<Form, Variant>>();
-      const auto report = hazardlab::run_workers<Form>(
-          context.workers, context.timeout, greedy_worker<Form>(state.get(), params, context), context.schedule);
+      const auto report =
+          hazardlab::run_workers<Form>(context.workers, context.timeout, greedy_worker<Form>(state.get(), params, context),
+                                       context.run_options(greedy_script(state.get())));
       return judge(params, context, *state, report);
     }
   } else {
@@ -559,7 +557,8 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
       auto state = hazardlab::place<Form, ReadersWritersState<Form, Variant>>();
       const auto report =
           hazardlab::run_workers<Form>(context.workers, context.timeout,
-                                       readers_writers_worker<Form>(state.get(), params, context), context.schedule);
+                                       readers_writers_worker<Form>(state.get(), params, context),
+                                       context.run_options(readers_writers_script(state.get(), params)));
       return judge(params, context, *state, report);
     }
   }

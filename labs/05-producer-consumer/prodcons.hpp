@@ -25,12 +25,10 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 namespace prodcons {
@@ -42,7 +40,7 @@ struct Params {
   int producers = 2;
   int consumers = 2;
   int capacity = 8;
-  std::uint64_t items = 50'000; // in all, shared out among the producers
+  std::uint64_t items = 10'000; // in all, shared out among the producers
 };
 
 struct Item {
@@ -294,7 +292,7 @@ hazardlab::RunResult judge(const Params& params, const State<Form>& s, const std
     auto stuck = *unfinished;
     stuck.metrics.update(result.metrics);
     hazardlab::explain_stuck(stuck, graph);
-    if (stuck.kind != "timeout") return stuck; // a deadlock, or only too slow
+    if (stuck.kind != "timeout" && stuck.kind != "frozen") return stuck; // a deadlock, or only too slow
     // Production over, and every worker still there is a consumer asleep on "a filled slot".
     bool at_shutdown = production_ended;
     std::uint64_t waiting = 0;
@@ -322,27 +320,41 @@ hazardlab::RunResult judge(const Params& params, const State<Form>& s, const std
   return result;
 }
 
-// Forced schedule: the consumers give the producers a head start, until the producers have
-// overfilled the ring, or production has ended, or the meeting's patience has passed. So the
-// ring is full when the first consumer arrives, on every run and any core count: the producers
-// of broken-mutex-first are asleep holding the mutex, those of broken-no-empty-count have
-// already overwritten.
+// --schedule forced: the script that decides who runs (hazardlab/control.hpp).
+//  - Each worker's first hazard point in lockstep: there the next worker runs, so two producers
+//    read the same `in` before either writes it back (broken-no-mutex loses an item), and two
+//    consumers the same `out` (an item taken twice).
+//  - The producers get a head start: while the ring has never been full and production has not
+//    ended, a consumer runs only when no producer can. So the ring is full when the first consumer
+//    comes, on every run: broken-mutex-first's producer is then asleep on an empty slot holding the
+//    mutex, broken-no-empty-count's producers have already written over items.
+//  - Otherwise each worker runs until it blocks: a producer fills the ring, a consumer empties it
+//    (about two switches for every `capacity` items).
+// A run that freezes (every unfinished worker blocked) is stuck at once: the mutex-first deadlock,
+// and broken-no-shutdown's consumers waiting for items that no producer will make.
 template <class Form>
-void give_producers_a_head_start(const State<Form>& s) {
-  const auto until = std::chrono::steady_clock::now() + hazardlab::kForcedMeetingPatience;
-  while (s.ring.max_occupancy.load(std::memory_order_relaxed) <= s.ring.capacity &&
-         s.producers_left.load(std::memory_order_relaxed) > 0 && std::chrono::steady_clock::now() < until)
-    std::this_thread::yield();
+hazardlab::Script forced_script(const State<Form>* s, int producers) {
+  return [s, producers](const hazardlab::Decision& d) {
+    const hazardlab::WorkerSet producer_set = (hazardlab::WorkerSet{1} << producers) - 1; // producers <= 63
+    hazardlab::WorkerSet candidates = d.eligible();
+    const bool head_start = s->ring.max_occupancy.load(std::memory_order_relaxed) < s->ring.capacity &&
+                            s->producers_left.load(std::memory_order_relaxed) > 0;
+    if (head_start && (candidates & producer_set) != 0) candidates &= producer_set;
+    const int me = d.worker();
+    if (d.point() == hazardlab::Point::hazard && d.hazard_points(me) == 1)
+      if (const int next = d.next_after(me, candidates); next >= 0) return next;
+    return (candidates >> me & 1) != 0 ? me : d.next_after(me, candidates);
+  };
 }
 
 template <class Form, class Variant>
 hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& context) {
-  std::vector<int> producer_ids, consumer_ids, roles;
+  const int workers = params.producers + params.consumers;
+  std::vector<int> producer_ids, consumer_ids;
   std::vector<std::string> names;
-  for (int w = 0; w < params.producers + params.consumers; ++w) {
+  for (int w = 0; w < workers; ++w) {
     const bool producer = w < params.producers;
     (producer ? producer_ids : consumer_ids).push_back(w);
-    roles.push_back(producer ? 0 : 1); // the forced meeting: producers with producers, consumers with consumers
     names.push_back(producer ? fmt::format("producer {}", w) : fmt::format("consumer {}", w - params.producers));
   }
   auto state = hazardlab::place<Form, State<Form>>(params, producer_ids, consumer_ids);
@@ -352,8 +364,7 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
   for (int p = 0; p < params.producers; ++p)
     first[p] = first_of(params, p);
 
-  const auto body = [s = state.get(), tally = times_consumed.data(), params, first,
-                     forced = context.schedule == hazardlab::Schedule::forced](hazardlab::Worker& worker) {
+  const auto body = [s = state.get(), tally = times_consumed.data(), params, first](hazardlab::Worker& worker) {
     if (worker.id() < params.producers) {
       const int me = worker.id();
       for (std::uint64_t seq = 0; seq < share_of(params, me); ++seq) {
@@ -363,7 +374,6 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
       if (s->producers_left.fetch_sub(1, std::memory_order_acq_rel) == 1) Variant::close(*s, worker);
       return;
     }
-    if (forced) give_producers_a_head_start(*s);
     while (const std::optional<Item> item = Variant::take(*s, worker)) {
       if (!made_by_a_producer(params, *item))
         s->phantoms.fetch_add(1, std::memory_order_relaxed);
@@ -372,9 +382,14 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
       worker.progressed();
     }
   };
-  const auto report =
-      hazardlab::run_workers<Form>(static_cast<int>(roles.size()), context.timeout, body, context.schedule, roles);
-  auto graph = state->sync.graph(static_cast<int>(roles.size()));
+  auto options = context.run_options(forced_script(state.get(), params.producers));
+  // A natural run that freezes (broken-mutex-first's cycle, broken-no-shutdown's consumers waiting
+  // for producers that have finished) is stuck as soon as that has stayed put a moment.
+  options.frozen = [s = state.get(), workers](const std::vector<bool>& finished) {
+    return s->sync.graph(workers).stuck_text(finished);
+  };
+  const auto report = hazardlab::run_workers<Form>(workers, context.timeout, body, options);
+  auto graph = state->sync.graph(workers);
   graph.name_workers(names);
   auto result = judge(params, *state, times_consumed.data(), report, std::move(graph), names);
   if constexpr (requires { Variant::why_it_fails; }) {

@@ -22,7 +22,7 @@ struct FixedBackoff {
     for (int failures = 0; !try_both_politely(s, first, second, worker, work); ++failures) {
       const auto window = s.pause.count() << std::min(failures + 1, 6);
       std::uniform_int_distribution<std::int64_t> pause(1, window);
-      s.clock.pause(worker, std::chrono::microseconds(pause(random)));
+      worker.pause_for(std::chrono::microseconds(pause(random)));
     }
   }
 };
@@ -35,8 +35,8 @@ struct FixedOrdering {
   template <class Work>
   static void with_both(State<Form>& s, int first, int second, hazardlab::Worker& worker, std::mt19937_64& /*random*/,
                         Work work) {
-    // (No hazard point: nothing here is exposed, and under --schedule forced one would only make
-    // the worker holding the lower resource wait for the one that is waiting for it.)
+    // (No hazard point: nothing here is exposed. Taking the locks in one order is safe in any
+    // interleaving.)
     if (second < first) std::swap(first, second);
     auto lower = s.resources[first];
     auto higher = s.resources[second];

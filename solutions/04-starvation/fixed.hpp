@@ -2,9 +2,10 @@
 // Lab 04 reference fixes: make a waiting worker's turn come, whatever the others do.
 #include "starvation.hpp"
 
+#include "hazardlab/control.hpp"
+
 #include <atomic>
 #include <cstdint>
-#include <thread>
 
 namespace starvation {
 
@@ -58,7 +59,7 @@ struct FixedTicket {
       turn.in_line();
       // acquire: what the previous holder wrote before it served the next number is seen here.
       while (now_serving.load(std::memory_order_acquire) != mine)
-        std::this_thread::yield(); // on 2 cores the holder may need this CPU to finish
+        hazardlab::spin_pause(); // lets the holder run (on 2 cores it may need this CPU to finish)
     }
     void unlock() { now_serving.store(now_serving.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
   };

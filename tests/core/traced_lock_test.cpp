@@ -243,12 +243,15 @@ TYPED_TEST(TracedLockTest, RecordsTheHolderUnderScopedLock) {
   EXPECT_EQ(table->described_right.load(), 4);
 }
 
-// Worker w takes lock w, meets the others (the forced schedule's first hazard point), then takes
-// lock (w + 1) % n: the classic cycle, on every run.
+// Worker w takes lock w; at its hazard point the next worker runs (the forced lockstep), so every
+// worker holds its first before any asks for its second, lock (w + 1) % n: the classic cycle, on
+// every run, stuck at once.
 template <class Form>
 WorkersReport deadlock_in_a_ring(Table<Form>& table, int workers) {
+  hazardlab::RunOptions options(Schedule::forced);
+  options.script = hazardlab::scripts::lockstep(1);
   return hazardlab::run_workers<Form>(
-      workers, 300ms,
+      workers, 30s,
       [t = &table, workers](Worker& worker) {
         auto first = t->locks[worker.id()];
         auto second = t->locks[(worker.id() + 1) % workers];
@@ -256,15 +259,14 @@ WorkersReport deadlock_in_a_ring(Table<Form>& table, int workers) {
         worker.hazard_point();
         std::scoped_lock hold_second(second);
       },
-      Schedule::forced);
+      options);
 }
 
-TEST(TracedLockProcessForm, ADeadlockIsReportedWithItsCycle) {
-  using Form = hazardlab::ProcessForm;
+TYPED_TEST(TracedLockTest, ADeadlockIsReportedWithItsCycle) {
   for (int workers : {2, 3}) {
-    auto table = hazardlab::place<Form, Table<Form>>();
+    auto table = hazardlab::place<TypeParam, Table<TypeParam>>();
     const auto report = deadlock_in_a_ring(*table, workers);
-    ASSERT_EQ(report.ending, WorkersReport::Ending::timed_out) << report.what;
+    ASSERT_EQ(report.ending, WorkersReport::Ending::frozen) << report.what;
     auto result = hazardlab::unfinished_run(report);
     ASSERT_TRUE(result.has_value());
     hazardlab::explain_stuck(*result, table->locks.graph(workers));
@@ -276,30 +278,9 @@ TEST(TracedLockProcessForm, ADeadlockIsReportedWithItsCycle) {
                                        "worker 1 holds account 1, waits for account 2 (held by worker 2) → "
                                        "worker 2 holds account 2, waits for account 0 (held by worker 0)";
     EXPECT_EQ(result->details.back(), expected);
+    EXPECT_TRUE(report.all_stopped); // the thread form's workers were stopped and joined
   }
   EXPECT_TRUE(hazardlab::testing::children_of(::getpid()).empty());
-}
-
-// Runs the thread-form ring and ends the process: 4 if the run was reported as the deadlock it
-// is, 1 otherwise. Deadlocked threads cannot be reclaimed, so this runs in a death-test child.
-[[noreturn]] void judge_thread_form_deadlock() {
-  using Form = hazardlab::ThreadForm;
-  auto table = hazardlab::place<Form, Table<Form>>();
-  const auto report = deadlock_in_a_ring(*table, 2);
-  auto result = hazardlab::unfinished_run(report);
-  bool right = report.ending == WorkersReport::Ending::timed_out && result.has_value();
-  if (right) {
-    hazardlab::explain_stuck(*result, table->locks.graph(2));
-    right = result->outcome() == "stuck:deadlock" &&
-            result->details.back() == "cycle: worker 0 holds account 0, waits for account 1 (held by worker 1) → "
-                                      "worker 1 holds account 1, waits for account 0 (held by worker 0)";
-  }
-  std::_Exit(right ? 4 : 1);
-}
-
-TEST(TracedLockThreadFormDeathTest, ADeadlockIsReportedWithItsCycle) {
-  GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_EXIT(judge_thread_form_deadlock(), ::testing::ExitedWithCode(4), "");
 }
 
 // ---- traced semaphores ---------------------------------------------------------------------

@@ -1,9 +1,8 @@
 // Lab 03 under Helgrind (valgrind --tool=helgrind on this build's livelock binary, thread form,
 // with the kit's suppressions): what the tool reports on each variant. None of its reports is about
 // the livelock, which it cannot see: a false lock-order alarm wherever a try_lock succeeds while
-// the first resource is held (broken natural, and the correct fixed-backoff too), and, on a forced
-// broken run, in an optimized build, false data-race alarms on the virtual clock's std::atomic
-// accesses.
+// the first resource is held (broken natural, and the correct fixed-backoff too), and nothing at
+// all on a forced broken run.
 #include "helgrind.hpp"
 #include "lab_run.hpp"
 
@@ -73,47 +72,14 @@ TEST(LivelockHelgrindThreadForm, OrderingIsClean) {
 TEST(LivelockHelgrindThreadForm, BrokenForcedLivelockIsInvisible) {
   // No try ever succeeds, so Helgrind never sees the two resources nested: no lock-order report.
   // The workers never synchronize with each other at all (each only ever gets its own first
-  // resource); what they share (the virtual clock's positions, the locks' holder records, the
-  // workers' counters) is relaxed std::atomic, which Helgrind does not model. Optimized, those
-  // are plain loads and stores, and Helgrind flags them as data races: false alarms, every one on
-  // an atomic access. At -O0 (the debug preset, make helgrind) libstdc++ cannot see the memory
-  // order as a constant and emits xchg, a locked instruction that Helgrind treats as atomic: no
-  // report at all. When the watchdog gives up the threads leave by throwing WorkerStopped, and if
-  // two throw together (most optimized runs here, 1 in 8 at -O0) Helgrind also flags the
-  // unwinder's one-time set-up inside libgcc_s, ordered by a pthread_once it does not follow. The
-  // program ends while a livelocked thread may still hold its first resource ("Exiting thread
-  // still holds 1 lock"). Nothing else: no race on the lab's own data, nothing about the livelock.
-  const auto run = helgrind({"--variant", "broken", "--schedule", "forced", "--timeout", "1000"});
+  // resource), and what they share besides (the scheduler's state, the locks' holder records, the
+  // workers' counters) is the kit's bookkeeping, left out of Helgrind's checks. When the scheduler
+  // calls the livelock, the workers leave by throwing, all at once, and the unwinder's set-up that
+  // Helgrind would flag is suppressed (scripts/helgrind.supp). Nothing is left to report.
+  const auto run = helgrind({"--variant", "broken", "--schedule", "forced", "--timeout", "60000"});
   EXPECT_EQ(run.exit_status, hazardlab::kExitStuck) << run.out << run.err;
   EXPECT_NE(run.out.find("outcome   stuck:livelock"), std::string::npos) << run.out;
-  EXPECT_FALSE(std::regex_search(run.err, std::regex("lock order"))) << run.err;
-
-  const auto lines = lines_of(run.err);
-  int races = 0, races_on_atomics = 0, still_holding = 0;
-  for (std::size_t i = 0; i < lines.size(); ++i) {
-    if (std::regex_search(lines[i], std::regex(R"(^Thread #\d+: Exiting thread still holds 1 lock)"))) ++still_holding;
-    if (!lines[i].starts_with("Possible data race")) continue;
-    ++races;
-    // The racing access is the report's first frame: an inlined std::atomic member is named by its
-    // header; the unwinder has no symbols, only its library.
-    std::size_t frame = i + 1;
-    while (frame < lines.size() && !lines[frame].starts_with("   at 0x"))
-      ++frame;
-    ASSERT_LT(frame, lines.size()) << lines[i];
-    const bool on_an_atomic =
-        lines[frame].find("(atomic_base.h:") != std::string::npos || lines[frame].find("(atomic:") != std::string::npos;
-    races_on_atomics += on_an_atomic;
-    EXPECT_TRUE(on_an_atomic || lines[frame].find("libgcc_s.so") != std::string::npos) << lines[i] << "\n"
-                                                                                       << lines[frame];
-  }
-  // The lab binary is built with the same flags as this test.
-#ifdef __OPTIMIZE__
-  EXPECT_GT(races_on_atomics, 0) << run.err;
-#else
-  EXPECT_EQ(races_on_atomics, 0) << run.err;
-#endif
-  // Each context is printed once: the races and the locks still held are all there is.
-  EXPECT_EQ(error_summary(run).contexts, races + still_holding) << run.err;
+  EXPECT_EQ(error_summary(run).errors, 0) << run.err;
 }
 
 } // namespace

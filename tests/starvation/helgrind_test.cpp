@@ -93,8 +93,6 @@ Layout layout_of() {
   add(s.not_excluded, "not_excluded", true);
   add(s.value, "value", false);
   add(s.reader_entries, "reader_entries", true);
-  add(s.arrangement_given_up, "arrangement_given_up", true);
-  add(s.greedy_inside, "greedy_inside", true);
   add(s.window.opened_ns, "window.opened_ns", true);
   add(s.window.closed, "window.closed", true);
   add(s.window.length_ns, "window.length_ns", false);
@@ -108,6 +106,7 @@ Layout layout_of() {
     add(t.longest_wait_ns, tally("longest_wait_ns"), false);
     add(t.waits, tally("waits"), false);
     add(t.read_sum, tally("read_sum"), false);
+    add(t.reader_entry, tally("reader_entry"), true);
     add(t.ops_in_window, tally("ops_in_window"), false);
     add(t.asking_at_close, tally("asking_at_close"), false);
     add(t.waiting_at_close_ns, tally("waiting_at_close_ns"), false);

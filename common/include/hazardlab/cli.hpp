@@ -3,7 +3,7 @@
 // many trials and prints the outcome.
 //
 //   lab --form thread|process --variant NAME [--workers N] [lab options]
-//       [--schedule natural|forced] [--trials K] [--timeout MS] [--seed S]
+//       [--schedule natural|forced|replay:CHOICES] [--trials K] [--timeout MS] [--seed S]
 //       [--timeline] [--trace FILE.json] [--json] [--log-level L] [--list]
 //
 // A lab's main() fills a LabSpec (its options and its variants) and calls lab_main().
@@ -27,9 +27,21 @@ struct RunContext {
   FormKind form = FormKind::thread;
   int workers = 1;
   Schedule schedule = Schedule::natural;
+  std::vector<ChoiceRun> replay; // --schedule replay:CHOICES
   std::chrono::milliseconds timeout{0};
-  std::uint64_t seed = 0;
+  std::uint64_t seed = 0; // this trial's: the first trial has --seed, each later one its own
   int trial = 0;
+
+  // forced or replay: the scheduler decides who runs, and a lab sets up its forced arrangement (a
+  // replay repeats a controlled run, so it needs the same).
+  bool controlled() const noexcept { return schedule != Schedule::natural; }
+  // For run_workers(): the schedule and its choices, with the lab's script for --schedule forced.
+  RunOptions run_options(Script script = {}) const {
+    RunOptions options(schedule);
+    options.replay = replay;
+    options.script = std::move(script);
+    return options;
+  }
 };
 
 using RunFunction = std::function<RunResult(const RunContext&)>;

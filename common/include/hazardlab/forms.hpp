@@ -2,13 +2,17 @@
 // The two forms a lab runs in. A lab's code is written once as a template over Form and takes
 // everything form-specific from here: the primitive types and where shared state is placed.
 // Spawning workers is run_workers<Form>() in workers.hpp.
+//
+// The primitives are the kit's own thin types over the standard ones (sync.hpp, semaphore.hpp):
+// the same interface and the same primitive underneath, plus the scheduling points that let a
+// controlled run (--schedule forced) decide who runs.
 #include "hazardlab/semaphore.hpp"
 #include "hazardlab/shared.hpp"
+#include "hazardlab/sync.hpp"
 
 #include <boost/interprocess/sync/interprocess_condition.hpp>
 #include <boost/interprocess/sync/interprocess_mutex.hpp>
 #include <boost/interprocess/sync/interprocess_sharable_mutex.hpp>
-#include <boost/interprocess/sync/scoped_lock.hpp>
 
 #include <condition_variable>
 #include <mutex>
@@ -24,10 +28,10 @@ std::string_view to_string(FormKind form) noexcept;
 // Workers are std::jthreads in one process; shared state is on the heap.
 struct ThreadForm {
   static constexpr FormKind kind = FormKind::thread;
-  using Mutex = std::mutex;
-  using Lock = std::unique_lock<std::mutex>;
-  using ConditionVariable = std::condition_variable;
-  using SharedMutex = std::shared_mutex;
+  using Mutex = hazardlab::Mutex<std::mutex>;
+  using Lock = std::unique_lock<Mutex>;
+  using ConditionVariable = hazardlab::ConditionVariable<std::condition_variable, std::mutex>;
+  using SharedMutex = hazardlab::SharedMutex<std::shared_mutex>;
   using Semaphore = PosixSemaphore<Sharing::thread>;
   template <class T>
   using Shared = HeapShared<T>;
@@ -40,10 +44,11 @@ struct ThreadForm {
 // not, which lab 01's broken-private-mutex variant shows.
 struct ProcessForm {
   static constexpr FormKind kind = FormKind::process;
-  using Mutex = boost::interprocess::interprocess_mutex;
-  using Lock = boost::interprocess::scoped_lock<Mutex>;
-  using ConditionVariable = boost::interprocess::interprocess_condition;
-  using SharedMutex = boost::interprocess::interprocess_sharable_mutex;
+  using Mutex = hazardlab::Mutex<boost::interprocess::interprocess_mutex>;
+  using Lock = std::unique_lock<Mutex>;
+  using ConditionVariable =
+      hazardlab::ConditionVariable<boost::interprocess::interprocess_condition, boost::interprocess::interprocess_mutex>;
+  using SharedMutex = hazardlab::SharedMutex<boost::interprocess::interprocess_sharable_mutex>;
   using Semaphore = PosixSemaphore<Sharing::process>;
   template <class T>
   using Shared = MappedShared<T>;

@@ -31,6 +31,10 @@ struct RunResult {
   std::vector<std::string> details; // further lines: a watchdog report, the first bad items
   nlohmann::ordered_json metrics = nlohmann::ordered_json::object(); // measured, named numbers
   double elapsed_ms = 0;
+  // Filled in by the command line after the run: the run's seed, and for a controlled run the
+  // scheduler's record (its choices, to replay it).
+  std::uint64_t seed = 0;
+  ControlRecord control;
 
   // "correct", "hazard:lost-updates", "stuck:deadlock", "crashed"
   std::string outcome() const;
@@ -41,10 +45,12 @@ std::string grouped(std::uint64_t n);
 // (1, "item", "items") -> "1 item"; (1204, ...) -> "1,204 items"
 std::string counted(std::uint64_t n, std::string_view one, std::string_view many);
 
-// A run whose workers did not all finish: stuck (the watchdog's deadline) or crashed, with the
-// watchdog's per-worker report. Empty when they finished and the lab should check its invariant.
-// The kind is "timeout" when nothing moved at the deadline (explain_stuck may then find a
-// deadlock), "too-slow" when the workers were still making progress. `worker_names` (optional)
+// A run whose workers did not all finish: stuck (the watchdog's deadline, or the scheduler's
+// verdict) or crashed, with the watchdog's per-worker report. Empty when they finished and the lab
+// should check its invariant. The kind is "frozen" when every unfinished worker was blocked
+// (explain_stuck then finds the deadlock's cycle), "livelock" when they kept trying in vain,
+// "timeout" when nothing moved at the deadline (explain_stuck may still find a cycle), "too-slow"
+// when the workers were still making progress. `worker_names` (optional)
 // calls the workers by their roles: "producer 0" rather than "worker 0".
 std::optional<RunResult> unfinished_run(const WorkersReport& report, const std::vector<std::string>& worker_names = {});
 

@@ -6,7 +6,19 @@
 // (it reports races by the thousand on correct code). ThreadSanitizer and Helgrind both
 // understand sem_post/sem_wait. Boost's interprocess_semaphore is this same sem_t with
 // pshared = 1 on Linux.
+//
+// Under a controlled run (control.hpp) a worker that finds no permit is marked blocked on the
+// semaphore until a release(), and one that finds one takes it with sem_wait, which then returns at
+// once: so the tools see sem_post and sem_wait as ever. (Not sem_trywait: Helgrind does not see
+// the ordering of a sem_trywait that succeeds.) Whether there is a permit the semaphore counts
+// itself: under control every operation goes through here, one worker at a time (operations on it
+// during a controlled run must come from its workers).
+#include "hazardlab/control.hpp"
+
 #include <semaphore.h>
+#include <valgrind/helgrind.h>
+
+#include <atomic>
 
 #include <cerrno>
 #include <system_error>
@@ -18,7 +30,8 @@ enum class Sharing { thread, process };
 template <Sharing S>
 class PosixSemaphore {
 public:
-  explicit PosixSemaphore(unsigned initial) {
+  explicit PosixSemaphore(unsigned initial) : permits_(static_cast<int>(initial)) {
+    VALGRIND_HG_DISABLE_CHECKING(&permits_, sizeof permits_); // the scheduler's, not the lab's: see has_permit
     if (::sem_init(&sem_, S == Sharing::process ? 1 : 0, initial) != 0)
       throw std::system_error(errno, std::generic_category(), "sem_init");
   }
@@ -27,13 +40,24 @@ public:
   ~PosixSemaphore() { ::sem_destroy(&sem_); }
 
   void acquire() {
-    while (::sem_wait(&sem_) != 0) {
-      if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "sem_wait");
-    }
+    if (control::active() && acquire_under_control()) return;
+    wait();
   }
-  bool try_acquire() noexcept { return ::sem_trywait(&sem_) == 0; }
+  bool try_acquire() {
+    if (control::active() && control::point(Point::try_acquire, this)) {
+      if (!has_permit(this)) return false;
+      take_permit();
+      return true;
+    }
+    return ::sem_trywait(&sem_) == 0;
+  }
   void release() {
+    const bool controlled = control::active() && control::point(Point::release, this, 0, /*may_stop=*/false);
     if (::sem_post(&sem_) != 0) throw std::system_error(errno, std::generic_category(), "sem_post");
+    if (controlled) {
+      permits_.fetch_add(1, std::memory_order_relaxed);
+      control::wake(this, /*all=*/false); // one permit: the worker that has waited longest
+    }
   }
   int value() const noexcept {
     int v = 0;
@@ -42,7 +66,31 @@ public:
   }
 
 private:
+  void wait() {
+    while (::sem_wait(&sem_) != 0) {
+      if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "sem_wait");
+    }
+  }
+  bool acquire_under_control() {
+    if (!control::point(Point::acquire, this)) return false;
+    while (!has_permit(this))
+      if (!control::block_on(Point::acquire, this, &has_permit)) return false;
+    take_permit();
+    return true;
+  }
+  void take_permit() {
+    wait(); // there is a permit: this returns at once
+    permits_.fetch_sub(1, std::memory_order_relaxed);
+  }
+  // Whether a permit is there, as a controlled run counts them (also asked by the scheduler about a
+  // woken waiter). Not sem_getvalue: ThreadSanitizer takes that for an acquire, an ordering the
+  // scheduler must not add.
+  static bool has_permit(const void* self) {
+    return static_cast<const PosixSemaphore*>(self)->permits_.load(std::memory_order_relaxed) > 0;
+  }
+
   sem_t sem_;
+  std::atomic<int> permits_; // the count, as controlled runs see it (see has_permit)
 };
 
 } // namespace hazardlab

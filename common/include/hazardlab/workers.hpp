@@ -8,8 +8,13 @@
 // worker reports progress into its own slot of a board in shared memory; the watchdog (the
 // parent process, or the main thread) compares the deadline with that board.
 //
+// A controlled run (RunOptions::schedule forced or replay) is run by the scheduler of control.hpp
+// instead: one worker at a time, from the start (the start barrier's place) to the end, and a run
+// in which every unfinished worker is blocked is stuck at once.
+//
 // The body must capture by value or point into placed shared state: in the thread form a stuck
 // worker is abandoned, not joined, and may still run after run_workers() has returned.
+#include "hazardlab/control.hpp"
 #include "hazardlab/forms.hpp"
 #include "hazardlab/schedule.hpp"
 
@@ -18,14 +23,13 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <stdexcept>
 #include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace hazardlab {
-
-inline constexpr int kMaxWorkers = 64;
 
 // One worker's counters, on a cache line of its own so that reporting progress does not make
 // the workers share (and fight over) a line.
@@ -37,16 +41,6 @@ struct alignas(64) WorkerSlot {
                                             // form reports the child's rusage instead)
 };
 
-// Thrown by Worker::stop_if_requested() once the watchdog has abandoned a thread-form run; the
-// worker's thread then ends quietly (it is not reported as finished, nor as crashed).
-struct WorkerStopped {};
-
-// How long, at most, a forced run's first hazard point waits for the other workers to arrive,
-// counted from the first arrival of its group. A correct fix can keep its hazard point inside a
-// critical section, where the others cannot arrive: it then pays this wait once per run and goes
-// on.
-inline constexpr std::chrono::milliseconds kForcedMeetingPatience{250};
-
 // At the deadline the watchdog watches the board this long more before it gives up on the
 // workers, to tell a frozen run (nothing moves) from one that is only too slow.
 inline constexpr std::chrono::milliseconds kDeadlineLook{100};
@@ -54,34 +48,37 @@ inline constexpr std::chrono::milliseconds kDeadlineLook{100};
 // What a worker's code sees of the run.
 class Worker {
 public:
-  Worker(int id, WorkerSlot& slot, std::stop_token stop, Schedule schedule, std::function<void()> meet_all) noexcept
-      : id_(id), slot_(&slot), stop_(std::move(stop)), schedule_(schedule), meet_all_(std::move(meet_all)) {}
+  Worker(int id, WorkerSlot& slot, std::stop_token stop) noexcept : id_(id), slot_(&slot), stop_(std::move(stop)) {}
 
   int id() const noexcept { return id_; }
 
   // A hazard point marks where broken code is exposed: between a read and its write, between
-  // taking one lock and the next. Under the natural schedule it does nothing. Under the forced
-  // schedule:
-  //  - the first time, it waits until every worker (of its meeting group, see run_workers) has
-  //    reached its own first hazard point (at most kForcedMeetingPatience after the first of them
-  //    arrived), so all of them are inside the window together and the bad interleaving happens
-  //    on every run, on any number of cores;
-  //  - every later time, it yields, giving the CPU to another worker inside the window.
-  // Neither orders anything (the meeting is a relaxed atomic count), so the racing accesses stay
-  // unordered and ThreadSanitizer and Helgrind still see the race.
+  // taking one lock and the next. Under the natural schedule it does nothing. In a controlled run
+  // it is a scheduling point: the lab's script may let other workers run here, so that, for
+  // instance, every worker reads the counter before any writes it back. The hand-over orders
+  // nothing, so ThreadSanitizer and Helgrind still see the race.
   void hazard_point() {
-    if (schedule_ != Schedule::forced) return;
-    if (!met_) {
-      met_ = true;
-      meet_all_();
-      return;
-    }
-    std::this_thread::yield();
+    if (control::active()) control::point(Point::hazard);
   }
+  // A scheduling point of the lab's own (not a hazard): its script sees `tag` (Decision::tag) and
+  // may choose who runs next. Nothing under the natural schedule.
+  void scheduling_point(int tag) {
+    if (control::active()) control::point(Point::tagged, nullptr, tag);
+  }
+  // A pause that burns CPU, as a polite retry loop's does: under the natural schedule a spin for
+  // `length`; in a controlled run a pause on the run's virtual clock, which moves on only when
+  // nobody else can run, so pauses of the same length end together, on any machine.
+  void pause_for(std::chrono::microseconds length);
   // Only this worker writes its slot, so a relaxed load+store is enough: no lock-prefixed
   // instruction, no fence, nothing that would order the lab's own (racy) accesses.
-  void progressed(std::uint64_t units = 1) noexcept { bump(slot_->progress, units); }
-  void attempted(std::uint64_t tries = 1) noexcept { bump(slot_->attempts, tries); }
+  void progressed(std::uint64_t units = 1) noexcept {
+    bump(slot_->progress, units);
+    if (control::active()) control::note_progress();
+  }
+  void attempted(std::uint64_t tries = 1) noexcept {
+    bump(slot_->attempts, tries);
+    if (control::active()) control::note_attempt();
+  }
   // Set in the thread form when the watchdog abandons the run; a worker that spins (livelock)
   // may check it to stop burning CPU. The process form kills its children instead.
   bool stop_requested() const noexcept { return stop_.stop_requested(); }
@@ -98,9 +95,6 @@ private:
   int id_;
   WorkerSlot* slot_;
   std::stop_token stop_;
-  Schedule schedule_;
-  std::function<void()> meet_all_;
-  bool met_ = false;
 };
 
 using WorkerBody = std::function<void(Worker&)>;
@@ -111,9 +105,13 @@ int current_worker() noexcept;
 
 struct WorkersReport {
   enum class Ending {
-    finished,  // every worker's body returned
-    timed_out, // the deadline passed first (the process form killed and reaped the children)
-    crashed,   // a worker threw, exited or was killed by a signal
+    finished,   // every worker's body returned
+    timed_out,  // the deadline passed first (the process form killed and reaped the children)
+    crashed,    // a worker threw, exited or was killed by a signal
+    frozen,     // every unfinished worker was blocked, waiting for another: seen by the scheduler
+                // of a controlled run at once, or in a natural run as a cycle in the wait-for graph
+                // that stayed put for kCycleLook
+    livelocked, // a controlled run's workers kept attempting in lockstep, and none progressed
   };
   Ending ending = Ending::finished;
   std::string what;                    // for timed_out and crashed: what the watchdog saw
@@ -134,17 +132,39 @@ struct WorkersReport {
   bool still_attempting() const noexcept { return attempts_during_look > 0; } // attempts only ever grow
 };
 
-// `meeting_groups` (one number per worker, or empty for a single group) says who meets whom at
-// the forced schedule's first hazard point: workers of different roles whose windows never
-// overlap (producers putting, consumers taking) each meet their own kind instead of waiting out
-// the patience for workers that cannot come.
+// How a run is scheduled, and what the watchdog may look at.
+struct RunOptions {
+  RunOptions(Schedule schedule_ = Schedule::natural) : schedule(schedule_) {} // NOLINT: a schedule is options
+  Schedule schedule;
+  std::vector<ChoiceRun> replay; // Schedule::replay: the choices to make
+  // Schedule::forced: who runs at each choice (control.hpp); empty: the default rule alone.
+  Script script;
+  // Runs of labs with traced locks that are not (or no longer) controlled: what the wait-for graph
+  // says is stuck, given which workers have finished (WaitForGraph::stuck_text: a cycle, or every
+  // unfinished worker waiting for what only finished or frozen workers could give), as text; ""
+  // when nothing is. What stays the same, with no worker moving, for kCycleLook ends the run as
+  // frozen before its deadline.
+  std::function<std::string(const std::vector<bool>& finished)> frozen;
+  bool controlled() const noexcept { return schedule != Schedule::natural; }
+};
+
+// How long what a natural run's wait-for graph says is stuck must stay put, with no progress
+// anywhere, to end the run before its deadline.
+inline constexpr std::chrono::milliseconds kCycleLook{50};
+
+// Thrown by run_workers when --schedule replay names a worker that cannot run at that choice: the
+// choices do not fit the run (a usage error, exit 2).
+struct ScheduleMismatch : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+
 WorkersReport run_workers(FormKind form, int workers, std::chrono::milliseconds timeout, const WorkerBody& body,
-                          Schedule schedule = Schedule::natural, const std::vector<int>& meeting_groups = {});
+                          const RunOptions& options = {});
 
 template <class Form>
 WorkersReport run_workers(int workers, std::chrono::milliseconds timeout, const WorkerBody& body,
-                          Schedule schedule = Schedule::natural, const std::vector<int>& meeting_groups = {}) {
-  return run_workers(Form::kind, workers, timeout, body, schedule, meeting_groups);
+                          const RunOptions& options = {}) {
+  return run_workers(Form::kind, workers, timeout, body, options);
 }
 
 } // namespace hazardlab
