@@ -50,7 +50,7 @@ struct alignas(64) Seat {
   std::atomic<Point> at{Point::start};
   std::atomic<int> tag{0};
   std::atomic<const void*> blocked_on{nullptr};
-  std::atomic<Available> available{nullptr}; // for blocked_on: whether the wait would be over now
+  std::atomic<Available> available{nullptr};   // for blocked_on: whether the wait would be over now
   std::atomic<std::uint64_t> blocked_since{0}; // the step it blocked at: notify_one wakes the longest waiting
   std::atomic<std::uint64_t> spun_at{0};       // the step it last spun at
   std::atomic<std::int64_t> wake_at{0};        // sleeping: the virtual µs it wakes at
@@ -98,7 +98,7 @@ struct Block {
   std::atomic<int> checked_in{0};
   std::atomic<std::uint64_t> steps{0};          // scheduling points passed
   std::atomic<std::uint64_t> spins_in_a_row{0}; // spins since the last other step or progress
-  std::atomic<std::uint64_t> choices{0};    // points with more than one eligible worker
+  std::atomic<std::uint64_t> choices{0};        // points with more than one eligible worker
   std::atomic<std::uint64_t> switches{0};
   std::atomic<std::uint64_t> progress_epoch{0};
   std::atomic<std::int64_t> virtual_now{0}; // µs

@@ -9,20 +9,20 @@
 #include <spdlog/spdlog.h>
 
 #include <pthread.h>
+#include <semaphore.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <semaphore.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <valgrind/helgrind.h>
 
 #include <algorithm>
-#include <mutex>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
-#include <cerrno>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <system_error>
 #include <thread>
@@ -141,8 +141,8 @@ control::Block* control_of(const ControlHolder<Form>& holder) {
 }
 
 template <class Form>
-void run_body(Board<Form>& board, int id, const WorkerBody& body, std::stop_token stop,
-              timeline::Recording& recording, control::Block* control, const Script* script) {
+void run_body(Board<Form>& board, int id, const WorkerBody& body, std::stop_token stop, timeline::Recording& recording,
+              control::Block* control, const Script* script) {
   t_current_worker = id;
   Worker worker(id, board.slots[id], std::move(stop));
   try {
@@ -327,14 +327,13 @@ WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const 
   std::vector<std::jthread> threads;
   threads.reserve(workers);
   for (int id = 0; id < workers; ++id) {
-    threads.emplace_back(
-        [&board = *board, &recording = *recording, id, body, control, script](std::stop_token stop) {
-          try {
-            run_body(board, id, body, std::move(stop), recording, control, script);
-          } catch (...) {
-            // recorded in the board; the watchdog reports the run as crashed
-          }
-        });
+    threads.emplace_back([&board = *board, &recording = *recording, id, body, control, script](std::stop_token stop) {
+      try {
+        run_body(board, id, body, std::move(stop), recording, control, script);
+      } catch (...) {
+        // recorded in the board; the watchdog reports the run as crashed
+      }
+    });
   }
 
   // Wait for the end, the deadline or a verdict, looking every few milliseconds when there is
@@ -381,9 +380,9 @@ WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const 
     // joined, not abandoned, so further trials can follow.
     control->change_mode(control::Mode::stopping);
     const auto until = Clock::now() + std::chrono::seconds(2);
-    while (!(all_left = board->count(&Board<ThreadForm>::finished_count) +
-                            board->count(&Board<ThreadForm>::stopped_count) ==
-                        workers) &&
+    while (!(all_left =
+                 board->count(&Board<ThreadForm>::finished_count) + board->count(&Board<ThreadForm>::stopped_count) ==
+                 workers) &&
            Clock::now() < until)
       board->wait_for_bell(until);
   }
@@ -626,8 +625,8 @@ WorkersReport run_workers(FormKind form, int workers, std::chrono::milliseconds 
   if (options.schedule == Schedule::replay)
     for (const auto& run : options.replay)
       if (run.worker >= workers)
-        throw ScheduleMismatch(fmt::format("the choices name worker {}, and the run has workers 0 to {}", run.worker,
-                                           workers - 1));
+        throw ScheduleMismatch(
+            fmt::format("the choices name worker {}, and the run has workers 0 to {}", run.worker, workers - 1));
   spdlog::debug("starting {} {} workers, deadline {} ms, {} schedule", workers, to_string(form), timeout.count(),
                 to_string(options.schedule));
   return form == FormKind::thread ? run_threads(workers, timeout, body, options)

@@ -112,7 +112,8 @@ hazardlab::Script forced_script(const State<Form>* s, int workers, hazardlab::Wo
     hazardlab::WorkerSet free = 0;
     for (int w = 0; w < d.workers(); ++w) {
       const bool in_pair = (pair >> w & 1) != 0;
-      const bool held = d.at(w) == Point::tagged && d.tag_of(w) == kBeforeSecondUnit && (in_pair ? !first_units_done : !met);
+      const bool held =
+          d.at(w) == Point::tagged && d.tag_of(w) == kBeforeSecondUnit && (in_pair ? !first_units_done : !met);
       if (d.eligible(w) && !held) free |= hazardlab::only(w);
     }
     if (free == 0) return hazardlab::default_choice(d); // only held workers can run: the arrangement gives way
@@ -128,37 +129,37 @@ hazardlab::Script forced_script(const State<Form>* s, int workers, hazardlab::Wo
 // none, with 2 × workers or more), and they meet inside it (SecondUnitMeeting).
 template <class Form, class Variant>
 hazardlab::WorkerBody bank_worker(State<Form>* s, const Params& params, const hazardlab::RunContext& context) {
-  return [s, transfers = params.transfers, accounts = params.accounts,
-          ring = std::min(context.workers, params.accounts), forced = context.controlled(),
-          seed = context.seed](hazardlab::Worker& worker) {
-    std::mt19937_64 random(seed + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(worker.id() + 1));
-    std::uniform_int_distribution<int> account(0, accounts - 1);
-    std::uniform_int_distribution<std::int64_t> amount(1, 100);
-    for (std::uint64_t t = 0; t < transfers; ++t) {
-      int from = account(random);
-      int to = account(random);
-      while (to == from)
-        to = account(random);
-      if (forced && t == 0) {
-        from = worker.id() % ring;
-        to = (worker.id() + 1) % ring;
-      }
-      if (forced && t == 1) {
-        from = (2 * worker.id()) % accounts;
-        to = (2 * worker.id() + 1) % accounts;
-        worker.scheduling_point(kBeforeSecondUnit);
-      }
-      const std::int64_t sum = amount(random);
-      Variant::with_both(*s, from, to, worker, [&] {
-        const Inside<Form> inside(*s);
-        if (t == 1) worker.scheduling_point(kInsideSecondUnit);
-        s->balance[from] -= sum;
-        s->balance[to] += sum;
-      });
-      worker.progressed();
-      if (forced && t == 0) s->first_units_done.fetch_add(1, std::memory_order_relaxed);
-    }
-  };
+  return
+      [s, transfers = params.transfers, accounts = params.accounts, ring = std::min(context.workers, params.accounts),
+       forced = context.controlled(), seed = context.seed](hazardlab::Worker& worker) {
+        std::mt19937_64 random(seed + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(worker.id() + 1));
+        std::uniform_int_distribution<int> account(0, accounts - 1);
+        std::uniform_int_distribution<std::int64_t> amount(1, 100);
+        for (std::uint64_t t = 0; t < transfers; ++t) {
+          int from = account(random);
+          int to = account(random);
+          while (to == from)
+            to = account(random);
+          if (forced && t == 0) {
+            from = worker.id() % ring;
+            to = (worker.id() + 1) % ring;
+          }
+          if (forced && t == 1) {
+            from = (2 * worker.id()) % accounts;
+            to = (2 * worker.id() + 1) % accounts;
+            worker.scheduling_point(kBeforeSecondUnit);
+          }
+          const std::int64_t sum = amount(random);
+          Variant::with_both(*s, from, to, worker, [&] {
+            const Inside<Form> inside(*s);
+            if (t == 1) worker.scheduling_point(kInsideSecondUnit);
+            s->balance[from] -= sum;
+            s->balance[to] += sum;
+          });
+          worker.progressed();
+          if (forced && t == 0) s->first_units_done.fetch_add(1, std::memory_order_relaxed);
+        }
+      };
 }
 
 // Philosophers: philosopher i eats with fork i (left) and fork i + 1 (right). Under the forced
@@ -247,7 +248,8 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
                          : philosopher<Form, Variant>(state.get(), params, context);
   // The pair that meets inside its second unit, where some two second units share no lock: bank
   // workers 0 and 1 (4 accounts or more), philosophers 0 and 2 (4 or more at the table).
-  const hazardlab::WorkerSet pair = bank ? hazardlab::only(0) | hazardlab::only(1) : hazardlab::only(0) | hazardlab::only(2);
+  const hazardlab::WorkerSet pair =
+      bank ? hazardlab::only(0) | hazardlab::only(1) : hazardlab::only(0) | hazardlab::only(2);
   const bool meeting = context.workers >= 2 && (bank ? params.accounts >= 4 && params.transfers >= 2
                                                      : context.workers >= 4 && params.meals >= 2);
   auto options = context.run_options(forced_script(state.get(), context.workers, pair, meeting));

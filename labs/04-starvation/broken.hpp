@@ -3,7 +3,6 @@
 // waits.
 #include "starvation.hpp"
 
-
 namespace starvation {
 
 // Readers-writers: the reader-preference lock of the classic semaphore solutions. The room is a

@@ -137,9 +137,9 @@ struct alignas(64) Tally {
   std::uint64_t most_overtakes = 0;             // … and in its worst single wait
   std::int64_t longest_wait_ns = 0;
   WaitHistogram waits;
-  std::uint64_t read_sum = 0;      // a reader's: what it read (kept, so that the reads are done)
+  std::uint64_t read_sum = 0;                 // a reader's: what it read (kept, so that the reads are done)
   std::atomic<std::uint64_t> reader_entry{0}; // a reader's: the number of its read in progress (the forced script's)
-  std::uint64_t ops_in_window = 0; // the window's: see Window
+  std::uint64_t ops_in_window = 0;            // the window's: see Window
   bool asking_at_close = false;
   std::int64_t waiting_at_close_ns = 0;
 };
@@ -170,13 +170,13 @@ struct Window {
 // What the scenario keeps of every entry, and of who is inside.
 template <class Form, class LockType>
 struct State {
-  LockType lock;                              // the variant's
-  std::atomic<std::uint64_t> entries{0};      // every entry into the lock, by anyone, in order
-  std::atomic<int> readers_inside{0};         // readers-writers
-  std::atomic<int> most_readers_at_once{0};   // readers-writers: the most readers_inside ever was
-  std::atomic<int> writers_inside{0};         // readers-writers; greedy: workers inside
-  std::atomic<std::uint64_t> not_excluded{0}; // entries that found someone inside they must exclude
-  std::uint64_t value = 0;                    // written by writers (and turns), read by readers: the lock guards it
+  LockType lock;                                // the variant's
+  std::atomic<std::uint64_t> entries{0};        // every entry into the lock, by anyone, in order
+  std::atomic<int> readers_inside{0};           // readers-writers
+  std::atomic<int> most_readers_at_once{0};     // readers-writers: the most readers_inside ever was
+  std::atomic<int> writers_inside{0};           // readers-writers; greedy: workers inside
+  std::atomic<std::uint64_t> not_excluded{0};   // entries that found someone inside they must exclude
+  std::uint64_t value = 0;                      // written by writers (and turns), read by readers: the lock guards it
   std::atomic<std::uint64_t> reader_entries{0}; // reads begun, by all readers (the forced script's relay)
   Window window;
   std::array<Tally, hazardlab::kMaxWorkers> tallies;
@@ -547,18 +547,17 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
   if (params.scenario == Scenario::greedy) {
     if constexpr (requires { typename Variant::Lock; }) {
       auto state = hazardlab::place<Form, GreedyState<Form, Variant>>();
-      const auto report =
-          hazardlab::run_workers<Form>(context.workers, context.timeout, greedy_worker<Form>(state.get(), params, context),
-                                       context.run_options(greedy_script(state.get())));
+      const auto report = hazardlab::run_workers<Form>(context.workers, context.timeout,
+                                                       greedy_worker<Form>(state.get(), params, context),
+                                                       context.run_options(greedy_script(state.get())));
       return judge(params, context, *state, report);
     }
   } else {
     if constexpr (requires { typename Variant::ReadersWriterLock; }) {
       auto state = hazardlab::place<Form, ReadersWritersState<Form, Variant>>();
-      const auto report =
-          hazardlab::run_workers<Form>(context.workers, context.timeout,
-                                       readers_writers_worker<Form>(state.get(), params, context),
-                                       context.run_options(readers_writers_script(state.get(), params)));
+      const auto report = hazardlab::run_workers<Form>(
+          context.workers, context.timeout, readers_writers_worker<Form>(state.get(), params, context),
+          context.run_options(readers_writers_script(state.get(), params)));
       return judge(params, context, *state, report);
     }
   }

@@ -89,7 +89,8 @@ TYPED_TEST(ControlTest, LockstepPutsEveryWorkerInsideTheWindowAndOnlyOneRunsAtAT
             worker.hazard_point();
             if (pass == 0) {
               const int seen = w->entered.load();
-              for (int fewest = w->fewest_seen.load(); seen < fewest && !w->fewest_seen.compare_exchange_weak(fewest, seen);) {
+              for (int fewest = w->fewest_seen.load();
+                   seen < fewest && !w->fewest_seen.compare_exchange_weak(fewest, seen);) {
               }
             }
             w->passes.fetch_add(1);
@@ -98,7 +99,7 @@ TYPED_TEST(ControlTest, LockstepPutsEveryWorkerInsideTheWindowAndOnlyOneRunsAtAT
         forced(hazardlab::scripts::lockstep(1)));
     ASSERT_EQ(report.ending, WorkersReport::Ending::finished) << report.what;
     EXPECT_EQ(window->fewest_seen.load(), kWorkers) << "trial " << trial; // all read before any wrote
-    EXPECT_EQ(window->most_running.load(), 1) << "trial " << trial;        // one at a time
+    EXPECT_EQ(window->most_running.load(), 1) << "trial " << trial;       // one at a time
     EXPECT_EQ(window->passes.load(), kWorkers * 50);
     const auto record = hazardlab::take_control_record();
     EXPECT_TRUE(record.controlled);
@@ -442,7 +443,9 @@ std::vector<int> interleave(const RunOptions& options) {
 }
 
 // A script that runs the workers in a zig-zag: after worker w's hazard point, worker (w + 2) mod 3.
-int zig_zag(const Decision& d) { return d.point() == Point::hazard ? (d.worker() + 2) % 3 : hazardlab::default_choice(d); }
+int zig_zag(const Decision& d) {
+  return d.point() == Point::hazard ? (d.worker() + 2) % 3 : hazardlab::default_choice(d);
+}
 
 TYPED_TEST(ControlTest, ReplayingTheChoicesGivesTheSameInterleaving) {
   const auto first = interleave<TypeParam>(forced(zig_zag));
@@ -522,7 +525,9 @@ struct NaturalDeadlock {
 TYPED_TEST(ControlTest, ANaturalDeadlockEndsAsFrozenLongBeforeItsDeadline) {
   auto state = hazardlab::place<TypeParam, NaturalDeadlock<TypeParam>>();
   RunOptions options;
-  options.frozen = [s = state.get()](const std::vector<bool>& finished) { return s->locks.graph(2).stuck_text(finished); };
+  options.frozen = [s = state.get()](const std::vector<bool>& finished) {
+    return s->locks.graph(2).stuck_text(finished);
+  };
   const auto report = hazardlab::run_workers<TypeParam>(
       2, kDeadline,
       [s = state.get()](Worker& worker) {

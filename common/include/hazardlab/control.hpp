@@ -44,12 +44,12 @@ enum class Point : std::uint8_t {
   unlock,   // a mutex's unlock (or unlock_shared)
   acquire,  // a semaphore's acquire
   try_acquire,
-  release,  // a semaphore's release
-  wait,     // a condition variable's wait (or the barrier's)
-  notify,   // a condition variable's notify_one or notify_all
-  spin,     // spin_pause(): a spin loop's turn
-  pause,    // Worker::pause_for(): a pause on the run's virtual clock
-  end,      // the worker's body returned
+  release, // a semaphore's release
+  wait,    // a condition variable's wait (or the barrier's)
+  notify,  // a condition variable's notify_one or notify_all
+  spin,    // spin_pause(): a spin loop's turn
+  pause,   // Worker::pause_for(): a pause on the run's virtual clock
+  end,     // the worker's body returned
 };
 std::string_view to_string(Point point) noexcept;
 
@@ -118,7 +118,7 @@ void spin_pause();
 //                          the default rule, "W*N" for worker W N times, "(…)*N" for a group
 //                          repeated N times
 struct ChoiceRun {
-  int worker = -1;        // -1: the default rule
+  int worker = -1; // -1: the default rule
   std::uint32_t count = 1;
 };
 std::string encode_choices(const std::vector<ChoiceRun>& runs);

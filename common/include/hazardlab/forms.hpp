@@ -46,8 +46,8 @@ struct ProcessForm {
   static constexpr FormKind kind = FormKind::process;
   using Mutex = hazardlab::Mutex<boost::interprocess::interprocess_mutex>;
   using Lock = std::unique_lock<Mutex>;
-  using ConditionVariable =
-      hazardlab::ConditionVariable<boost::interprocess::interprocess_condition, boost::interprocess::interprocess_mutex>;
+  using ConditionVariable = hazardlab::ConditionVariable<boost::interprocess::interprocess_condition,
+                                                         boost::interprocess::interprocess_mutex>;
   using SharedMutex = hazardlab::SharedMutex<boost::interprocess::interprocess_sharable_mutex>;
   using Semaphore = PosixSemaphore<Sharing::process>;
   template <class T>
