@@ -217,11 +217,12 @@ bool end_timeline(const TimelineOptions& options, const std::string& lab_name, s
   if (!options.wanted()) return true;
   const std::optional<Timeline> recorded = timeline::take_recorded();
   if (!recorded) {
-    // Only a thread-form run abandoned at its deadline has none: its threads may still be writing.
+    // Only a thread-form run whose threads were abandoned (a natural run that got stuck) has none:
+    // its threads may still be writing.
     std::fflush(stdout); // after the report, also when both go to one pipe
     fmt::print(stderr,
-               "{}: no timeline: the run's threads were abandoned at the deadline and may still be "
-               "writing their tracks (--form process records a stuck run)\n",
+               "{}: no timeline: the stuck run's threads were left where they were and may still be "
+               "writing their tracks (--form process, or --schedule forced, records a stuck run)\n",
                lab_name);
     return true;
   }

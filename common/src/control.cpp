@@ -69,14 +69,14 @@ void futex_wake(std::atomic<std::uint32_t>& word) noexcept {
 
 // ---- the block -----------------------------------------------------------------------------------
 
-Block::Block(int workers_, const std::vector<ChoiceRun>& replay_runs_) : workers(workers_) {
+Block::Block(int workers_, const std::vector<ChoiceRun>& to_replay) : workers(workers_) {
   // Helgrind does not model std::atomic: every access to this block would be a "possible data
   // race" to it. The block is the scheduler's, not the lab's: it is left out of Helgrind's checks.
   VALGRIND_HG_DISABLE_CHECKING(this, sizeof *this);
-  if (replay_runs_.size() > replay.size()) throw std::invalid_argument("too many choices to replay");
-  for (const auto& run : replay_runs_)
+  if (to_replay.size() > replay.size()) throw std::invalid_argument("too many choices to replay");
+  for (const auto& run : to_replay)
     replay[static_cast<std::size_t>(replay_runs++)] = PackedRun::pack(run.worker, run.count);
-  replaying = replay_runs_.size() > 0;
+  replaying = !to_replay.empty();
   // Every worker is runnable from the start: the first choice is made once all have checked in,
   // and checking in (which the workers do at the same time) writes nothing but each one's own seat.
   WorkerSet all = 0;
@@ -191,6 +191,8 @@ int Block::choose(int worker, Point point, int tag, const Script* script) {
                                   choices.load(relaxed) + 1, chosen, names_of(can_run)));
         return -1;
       }
+    } else if (replaying) {
+      chosen = fallback; // past the last choice of a replay: the default rule
     } else {
       chosen = script && *script ? (*script)(decision) : fallback;
       if (!decision.eligible(chosen)) chosen = fallback;
@@ -713,9 +715,9 @@ public:
 
   std::vector<ChoiceRun> parse() {
     std::vector<ChoiceRun> runs;
+    if (text_.empty()) return runs; // no choice at all: a run in which only one worker could ever go on
     list(runs, 0);
     if (pos_ != text_.size()) fail(fmt::format("unexpected '{}'", text_[pos_]));
-    if (runs.empty()) fail("no choices");
     return runs;
   }
 

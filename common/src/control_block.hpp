@@ -72,7 +72,7 @@ struct PackedRun {
 };
 
 struct Block {
-  Block(int workers, const std::vector<ChoiceRun>& replay);
+  Block(int workers, const std::vector<ChoiceRun>& to_replay);
 
   // --- the scheduler, run by the worker holding the turn ---
   // Chooses who runs next after `worker` reached `point` (its seat already says where it is and

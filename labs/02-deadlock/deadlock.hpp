@@ -140,7 +140,7 @@ hazardlab::WorkerBody bank_worker(State<Form>* s, const Params& params, const ha
           int to = account(random);
           while (to == from)
             to = account(random);
-          if (forced && t == 0) {
+          if (forced && t == 0 && ring >= 2) { // a ring needs two: alone, a worker waits for nobody
             from = worker.id() % ring;
             to = (worker.id() + 1) % ring;
           }

@@ -6,9 +6,10 @@
 //   make run LAB=livelock ARGS='--variant exercise --schedule forced --form process'
 // then change it so that every worker finishes its units. Each unit must still be done holding
 // both resources (work() checks that), and the forced schedule must not stop it: under
-// --schedule forced everybody who tries at the same instant takes its first resource before
-// anyone tries a second, so a fix has to make them stop trying at the same instants, or stop
-// needing to give way at all.
+// --schedule forced the workers take turns at every step, so everybody takes its first resource
+// before anyone tries a second, and everybody who pauses just as long comes back together. A fix
+// has to make them stop coming back together (worker.pause_for is the pause the schedule sees), or
+// stop needing to give way at all.
 #include "livelock.hpp"
 
 namespace livelock {

@@ -385,8 +385,10 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
   auto options = context.run_options(forced_script(state.get(), params.producers));
   // A natural run that freezes (broken-mutex-first's cycle, broken-no-shutdown's consumers waiting
   // for producers that have finished) is stuck as soon as that has stayed put a moment.
-  options.frozen = [s = state.get(), workers](const std::vector<bool>& finished) {
-    return s->sync.graph(workers).stuck_text(finished);
+  options.frozen = [s = state.get(), workers, names](const std::vector<bool>& finished) {
+    auto graph = s->sync.graph(workers);
+    graph.name_workers(names);
+    return graph.stuck_text(finished);
   };
   const auto report = hazardlab::run_workers<Form>(workers, context.timeout, body, options);
   auto graph = state->sync.graph(workers);

@@ -6,8 +6,10 @@
 //
 // With --runs N it is the kit's benchmark of schedules: every row is run N times, each run a
 // process of its own, and the row shows how often each outcome came and the elapsed time's
-// median, 95th percentile and maximum (--only PREFIX keeps the variants whose name starts so).
-// The times depend on the machine and its load; the counts must not, under --schedule forced.
+// median, 95th percentile and maximum (--only PREFIX keeps the variants whose name starts so,
+// --labs a,b the labs named). Built with ThreadSanitizer, it also counts the runs on which TSan
+// reported anything. The times depend on the machine and its load; the counts must not, under
+// --schedule forced.
 #include "hazardlab/subprocess.hpp"
 
 #include <CLI/CLI.hpp>
@@ -34,6 +36,7 @@ struct Row {
   double elapsed_ms = 0;
   std::map<std::string, int> outcomes; // --runs: how often each came
   std::vector<double> elapsed;         // --runs: each run's elapsed_ms
+  int tsan_reports = 0;                // --runs: runs with a ThreadSanitizer report on stderr
 };
 
 // The q-quantile of sorted values (nearest rank).
@@ -61,11 +64,22 @@ int main(int argc, char** argv) {
   int timeout_ms = 2'000;
   int runs = 1;
   std::string only;
+  std::string labs = HAZARDLAB_LABS;
   app.add_option("--schedule", schedule, "schedule for every run")->check(CLI::IsMember({"natural", "forced"}));
   app.add_option("--timeout", timeout_ms, "watchdog deadline of each run, in ms")->check(CLI::Range(1, 600'000));
   app.add_option("--runs", runs, "run every row this many times: outcome counts and elapsed p50/p95/max")
       ->check(CLI::Range(1, 10'000));
   app.add_option("--only", only, "only the variants whose name starts with this (e.g. fixed, broken)");
+  app.add_option("--labs", labs, "only these labs, comma-separated")
+      ->check(CLI::Validator(
+          [](const std::string& list) -> std::string {
+            const auto known = split(HAZARDLAB_LABS);
+            for (const auto& lab : split(list))
+              if (std::ranges::find(known, lab) == known.end())
+                return "no lab '" + lab + "' (the labs: " + std::string(HAZARDLAB_LABS) + ")";
+            return {};
+          },
+          "LAB,…"));
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -79,7 +93,7 @@ int main(int argc, char** argv) {
   const auto limit = std::chrono::milliseconds(timeout_ms) * 4 + std::chrono::seconds(30);
   std::vector<Row> rows;
   int failures = 0;
-  for (const auto& lab : split(HAZARDLAB_LABS)) {
+  for (const auto& lab : split(labs)) {
     const std::string binary = (bin_dir / lab).string();
     const auto listed = hazardlab::run_command({binary, "--list", "--json"}, limit);
     const json variants = json::parse(listed.out, nullptr, false);
@@ -98,7 +112,7 @@ int main(int argc, char** argv) {
             "--json"};
         for (const auto& needed : variant["needs"])
           command.push_back(needed);
-        Row row{lab, form, name, "error", "", 0, {}, {}};
+        Row row{lab, form, name, "error", "", 0, {}, {}, 0};
         if (!variant["needs"].empty()) row.variant += " (" + variant["needs"].back().get<std::string>() + ")";
         for (int run = 0; run < runs; ++run) {
           const auto done = hazardlab::run_command(command, limit);
@@ -113,6 +127,7 @@ int main(int argc, char** argv) {
             row.measured = fmt::format("no report (exit {}): {}", done.exit_status, first_line(done.err));
           }
           ++row.outcomes[outcome];
+          row.tsan_reports += done.err.find("WARNING: ThreadSanitizer") != std::string::npos;
           // The reference fixes must be correct on every run; anything else here is a real
           // failure, except a fix still making progress at the deadline (stuck:too-slow): that
           // says the machine is busy or the deadline short, not that the fix is wrong.
@@ -130,17 +145,23 @@ int main(int argc, char** argv) {
     // The benchmark: what came, how often, and how long each run took to its verdict.
     fmt::print("hazardlab tour · {} schedule · {} runs of each row · {} cores\n\n", schedule, runs,
                ::sysconf(_SC_NPROCESSORS_ONLN));
-    fmt::print("{:<12} {:<8} {:<30} {:<40} {:>9} {:>9} {:>9}\n", "lab", "form", "variant", "outcomes", "p50 ms",
-               "p95 ms", "max ms");
-    fmt::print("{}\n", std::string(123, '-'));
+#if defined(__SANITIZE_THREAD__)
+    constexpr bool tsan = true;
+#else
+    constexpr bool tsan = false;
+#endif
+    fmt::print("{:<12} {:<8} {:<30} {:<40} {:>9} {:>9} {:>9}{}\n", "lab", "form", "variant", "outcomes", "p50 ms",
+               "p95 ms", "max ms", tsan ? "  TSan reported" : "");
+    fmt::print("{}\n", std::string(tsan ? 138 : 123, '-'));
     for (auto& r : rows) {
       std::vector<std::string> counts;
       for (const auto& [outcome, count] : r.outcomes)
         counts.push_back(fmt::format("{} {}/{}", outcome, count, runs));
       std::ranges::sort(r.elapsed);
-      fmt::print("{:<12} {:<8} {:<30} {:<40} {:>9.1f} {:>9.1f} {:>9.1f}\n", r.lab, r.form, r.variant,
+      fmt::print("{:<12} {:<8} {:<30} {:<40} {:>9.1f} {:>9.1f} {:>9.1f}{}\n", r.lab, r.form, r.variant,
                  fmt::format("{}", fmt::join(counts, ", ")), quantile(r.elapsed, 0.5), quantile(r.elapsed, 0.95),
-                 r.elapsed.empty() ? 0.0 : r.elapsed.back());
+                 r.elapsed.empty() ? 0.0 : r.elapsed.back(),
+                 tsan ? fmt::format("  {:>6}/{}", r.tsan_reports, runs) : "");
     }
   } else {
     fmt::print("hazardlab tour · {} schedule · {} cores\n\n", schedule, ::sysconf(_SC_NPROCESSORS_ONLN));

@@ -131,8 +131,10 @@ TYPED_TEST(DeadlockFixed, WaiterLetsNonNeighboursEatTogetherForced) {
 }
 
 TYPED_TEST(DeadlockFixed, OneLockForAllIsCorrectButOnlyOneIsEverInsideForced) {
-  // The arrangement waits in vain once (the other of the pair cannot get past lock 0), gives up,
-  // and the run goes on.
+  // Inside the first one's second unit the script lets the other of the pair run; it asks for
+  // lock 0, which the first holds, and is blocked, while the other workers are held until the
+  // pair has met, which never happens. The holds are choices, not waits: the first one goes on
+  // alone, and once only held workers could run, the arrangement gives way and the run goes on.
   for (auto scenario : {Scenario::bank, Scenario::philosophers})
     expect_most_at_once<TypeParam, SerializeAll>(scenario, 2, true);
 }

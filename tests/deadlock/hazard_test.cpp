@@ -1,5 +1,6 @@
 // Lab 02 hazard tests: broken, forced, freezes on every run, in both forms and both scenarios,
-// within its deadline, and the student reads the right cycle; nothing is left behind.
+// and is ended at once (the scheduler sees every worker blocked), well within its deadline; the
+// student reads the right cycle; nothing is left behind.
 #include "form_names.hpp"
 #include "lab_run.hpp"
 #include "leftovers.hpp"

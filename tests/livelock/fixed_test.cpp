@@ -1,7 +1,8 @@
 // Lab 03 grading tests: both reference fixes get every unit done, each one holding both of its
 // resources, on every one of many trials, in both forms and both schedules, with a pair of workers,
 // a ring of three and a ring of eight. fixed-ordering does it in one attempt per unit;
-// fixed-backoff's forced runs, whose first instant always collides, repeat exactly for one --seed.
+// fixed-backoff's forced runs, whose first attempts always collide (they go in lockstep), repeat
+// exactly for one --seed.
 // The lab runs as a grader would run it, with --trials; in the TSan build it is the TSan-built
 // binary, and a ThreadSanitizer report would change its exit status.
 #include "form_names.hpp"
@@ -20,10 +21,12 @@ namespace {
 constexpr int kNaturalTrials = 20;
 constexpr int kForcedTrials = 5;
 
-// Units per worker. The forced schedule moves every worker through every instant of its virtual
-// clock in step, by yielding: with more workers than cores and the CPU shared with other tests
-// (ctest -j2, a TSan build) a step waits for each of them to be scheduled, and eight workers were
-// measured at 2.5 s for 200 units under two busy loops on this 2-core machine (10 to 14 s for 1,000).
+// Units per worker. A forced run runs one worker at a time, so it takes as long as every worker's
+// units added up, plus a hand-over at every switch, and it has shown all it can once every worker
+// has done its first unit (the lockstep ends there; then each worker runs until it blocks or
+// pauses). 200 keeps it short: eight workers took 24 to 28 ms for 200 units on this 2-core machine
+// with a build running beside; more CPU load from other tests (ctest -j2, a TSan build) stretches
+// every hand-over.
 std::uint64_t units_for(const std::string& schedule) { return schedule == "forced" ? 200 : 1'000; }
 
 // Runs `trials` trials of a fix in one lab process and checks every one of them: each trial gets
@@ -34,9 +37,9 @@ nlohmann::json expect_every_unit_done(const std::string& form, const std::string
   SCOPED_TRACE(fmt::format("{} form, {}, {} schedule, {} workers", form, variant, schedule, workers));
   const hazardlab::testing::AdoptOrphans adopt; // a worker left behind would become our child
   const std::uint64_t units = units_for(schedule);
-  // The deadline is only an upper bound, far above the measured times (under load: 0.4 s natural,
-  // 2.5 s forced), and short enough that a fix that never finishes fails within the 120 s a lab
-  // run may take here.
+  // The deadline is only an upper bound, far above the measured times (natural, under load: 0.4 s;
+  // forced: tens of milliseconds), and short enough that a fix that never finishes fails within
+  // the 120 s a lab run may take here.
   const auto lab = hazardlab::testing::run_lab_json(
       "livelock", {"--form", form, "--variant", variant, "--schedule", schedule, "--workers", std::to_string(workers),
                    "--units", std::to_string(units), "--trials", std::to_string(trials), "--seed", seed, "--timeout",
@@ -75,7 +78,7 @@ TYPED_TEST(LivelockFixed, BackoffGetsEveryUnitDoneNatural) {
   for (int workers : kWorkerCounts) {
     expect_every_unit_done(hazardlab::testing::form_option<TypeParam>(), "fixed-backoff", "natural", workers,
                            kNaturalTrials);
-    if (::testing::Test::HasFailure()) return; // one failing shape says it; a stuck fix costs a deadline per trial
+    if (::testing::Test::HasFailure()) return; // one failing shape says it; a stuck natural run costs a deadline
   }
 }
 
@@ -84,8 +87,8 @@ TYPED_TEST(LivelockFixed, BackoffGetsEveryUnitDoneForced) {
     const nlohmann::json report = expect_every_unit_done(hazardlab::testing::form_option<TypeParam>(), "fixed-backoff",
                                                          "forced", workers, kForcedTrials);
     if (::testing::Test::HasFailure()) return;
-    // The forced schedule starts everyone at the same instant, so every trial collided and was
-    // sorted out by the back-off: more attempts than units, in every trial.
+    // The forced schedule runs the first attempts in lockstep, so every worker's first try fails in
+    // every trial and the back-off sorts it out: more attempts than units, in every trial.
     EXPECT_GT(report.at("distribution").at("attempts").at("min").get<double>(),
               static_cast<double>(units_for("forced")) * workers)
         << report.at("distribution").dump();
@@ -119,9 +122,10 @@ nlohmann::json attempts_of(const nlohmann::json& report) {
 }
 
 TYPED_TEST(LivelockFixed, BackoffForcedRepeatsExactlyForTheSameSeed) {
-  // "Seeded by --seed, so a run can be repeated": under the forced schedule the attempts happen on
-  // the virtual clock, so the same seed gives the same pauses and the same collisions, on any
-  // machine and under any load, whatever the OS does.
+  // "Seeded by --seed, so a run can be repeated": under the forced schedule the scheduler decides
+  // who runs and the pauses are on the run's virtual clock, so the same seed gives the same pauses,
+  // the same choices and the same collisions, on any machine and under any load, whatever the OS
+  // does.
   const std::string form = hazardlab::testing::form_option<TypeParam>();
   for (int workers : kWorkerCounts) {
     // (Eight workers are the slow case under load: one seed.)
@@ -133,7 +137,8 @@ TYPED_TEST(LivelockFixed, BackoffForcedRepeatsExactlyForTheSameSeed) {
       if (::testing::Test::HasFailure()) return;
       const nlohmann::json attempts = attempts_of(first);
       EXPECT_EQ(attempts, attempts_of(again)) << workers << " workers, seed " << seed;
-      // Not vacuous: each worker collided at least once (the first instant), so its pauses mattered.
+      // Not vacuous: each worker collided at least once (its first try, in lockstep), so its pauses
+      // mattered.
       for (const auto& of_a_worker : attempts.at("per_worker"))
         EXPECT_GT(of_a_worker.get<std::uint64_t>(), units_for("forced")) << workers << " workers, seed " << seed;
     }
@@ -143,7 +148,8 @@ TYPED_TEST(LivelockFixed, BackoffForcedRepeatsExactlyForTheSameSeed) {
 class LivelockFixedBothForms : public hazardlab::testing::LeavesNothingBehind {};
 
 TEST_F(LivelockFixedBothForms, BackoffForcedIsTheSameRunInEitherForm) {
-  // The virtual clock decides the run, not the threads or processes it runs on.
+  // The scheduler's choices and the virtual clock decide the run, not the threads or processes it
+  // runs on.
   for (int workers : kWorkerCounts) {
     const auto threads = expect_every_unit_done("thread", "fixed-backoff", "forced", workers, 2, "7");
     const auto processes = expect_every_unit_done("process", "fixed-backoff", "forced", workers, 2, "7");

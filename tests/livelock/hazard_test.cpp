@@ -1,8 +1,8 @@
 // Lab 03 hazard tests: broken, forced, livelocks on every run, in both forms, with a pair and with a ring of three:
-// every worker keeps trying and burns CPU doing it, none gets a unit done, and the watchdog calls it a livelock (not a
-// deadlock, not a plain timeout); nothing is left behind. And the judge tells a livelock from what wrong fixes make of
-// it: a deadlock (the second resource taken with a blocking lock), units done without holding both, units counted but
-// never done.
+// the workers try in lockstep, every one as often as the others, none gets a unit done, and the scheduler calls it a
+// livelock (not a deadlock, not a plain timeout) long before the deadline; nothing is left behind. And the judge tells
+// a livelock from what wrong fixes make of it: a deadlock (the second resource taken with a blocking lock), units done
+// without holding both, units counted but never done.
 #include "form_names.hpp"
 #include "lab_run.hpp"
 #include "leftovers.hpp"
@@ -32,8 +32,9 @@ constexpr int kTimeoutMs = 400;
 
 class LivelockForced : public ::testing::TestWithParam<std::string> {};
 
-// Runs `variant` forced and checks that the watchdog saw a livelock: exit 4 within the deadline,
-// every worker tried and burned CPU, none got a unit done, and nothing was left behind.
+// Runs `variant` forced and checks that the scheduler called a livelock: exit 4 within the deadline,
+// every worker tried, the same number of times, and ran (some CPU time), none got a unit done, and
+// nothing was left behind.
 void expect_livelock(const std::string& form, const std::string& variant, int workers, int run) {
   SCOPED_TRACE(fmt::format("{} form, {}, {} workers, run {}", form, variant, workers, run));
   const hazardlab::testing::AdoptOrphans adopt; // a worker left behind would become our child
@@ -41,7 +42,7 @@ void expect_livelock(const std::string& form, const std::string& variant, int wo
   const auto lab = run_lab_json("livelock", {"--form", form, "--variant", variant, "--workers", std::to_string(workers),
                                              "--schedule", "forced", "--timeout", std::to_string(kTimeoutMs)});
   EXPECT_EQ(lab.process.exit_status, hazardlab::kExitStuck) << lab.process.out << lab.process.err;
-  EXPECT_LT(lab.process.wall_ms, kTimeoutMs + 10'000); // an upper bound: the watchdog ended it
+  EXPECT_LT(lab.process.wall_ms, kTimeoutMs + 10'000); // an upper bound: the scheduler ends it in milliseconds
   ASSERT_TRUE(lab.report.is_object()) << lab.process.out << lab.process.err;
   // stuck:timeout would say nothing moved, stuck:deadlock that the workers wait in a cycle.
   EXPECT_EQ(lab.report.value("outcome", ""), "stuck:livelock") << lab.report.dump();
@@ -57,7 +58,7 @@ void expect_livelock(const std::string& form, const std::string& variant, int wo
     EXPECT_EQ(worker.value("progress", std::uint64_t{1}), 0u) << "worker " << w;
     const auto attempts = worker.value("attempts", std::uint64_t{0});
     EXPECT_GT(attempts, 0u) << "worker " << w;
-    EXPECT_GT(worker.value("cpu_ms", 0.0), 0) << "worker " << w; // busy, not asleep
+    EXPECT_GT(worker.value("cpu_ms", 0.0), 0) << "worker " << w; // it ran its attempts (in its turns)
     fewest = std::min(fewest, attempts);
     most = std::max(most, attempts);
   }
@@ -154,8 +155,8 @@ struct GivesUpAfterOneTry {
   }
 };
 
-// The deadline of a run that finishes: only an upper bound (a forced run steps its workers in turn,
-// which under CPU load from other tests took hundreds of milliseconds for 50 units).
+// The deadline of a run that finishes: only an upper bound (a forced run hands the turn from worker
+// to worker, and CPU load from other tests slows every hand-over).
 constexpr std::chrono::milliseconds kFinishes{30'000};
 
 template <class Form, template <class> class Variant>

@@ -1,7 +1,7 @@
 // Lab 03 under ThreadSanitizer (this binary is built only in the tsan preset, and runs the
 // TSan-built livelock binary): no variant has a data race or a lock-order inversion, forced or
 // natural, broken or fixed. A livelock is not a data race; TSan sees nothing even while one happens,
-// and the lab's own watchdog is what catches it.
+// and the lab's own counting is what catches it (the scheduler's, forced; the watchdog's, natural).
 #include "lab_run.hpp"
 
 #include "hazardlab/outcome.hpp"
@@ -27,13 +27,14 @@ std::vector<std::string> all_variants() {
 }
 
 TEST(LivelockTsanThreadForm, BrokenForcedLivelocksWithoutAReport) {
-  // The workers spin in place, taking and giving back their first resource, for the whole deadline,
-  // and the lab calls it a livelock: every access TSan watches is ordered by a lock or an atomic.
+  // The workers take and give back their first resource in lockstep until the scheduler calls it a
+  // livelock (100 attempts each, long before the deadline): every access TSan watches is ordered by
+  // a lock or an atomic.
   for (const std::string workers : {"2", "3"}) {
     const auto run =
         livelock_lab({"--variant", "broken", "--workers", workers, "--schedule", "forced", "--timeout", "1000"});
-    // A stuck thread-form run ends with _Exit, past TSan's exit hook, so a report would not change
-    // the status: the report is what is checked, and the status says stuck.
+    // Under control the stuck run's threads are stopped and joined and the program exits normally,
+    // so a report would also turn the status into TSan's 66; the report itself is checked too.
     EXPECT_EQ(run.process.exit_status, hazardlab::kExitStuck) << workers << " workers\n" << run.process.err;
     EXPECT_EQ(run.report.value("outcome", ""), "stuck:livelock") << workers << " workers\n" << run.process.out;
     EXPECT_EQ(run.process.err.find("WARNING: ThreadSanitizer"), std::string::npos) << workers << " workers\n"
@@ -67,7 +68,8 @@ TEST(LivelockTsanThreadForm, NoVariantIsReportedInEitherSchedule) {
       EXPECT_EQ(run.process.err.find("WARNING: ThreadSanitizer"), std::string::npos) << run.process.err;
       const std::string outcome = run.report.value("outcome", "");
       const bool livelocked = may_livelock && !(variant == "exercise" && outcome == "correct");
-      // TSan's own exit status (66) is lost on a livelocked run (see above): the report is checked.
+      // A report would make the status TSan's 66, livelocked or not (the stuck run's threads are
+      // joined, see above); the report is checked as well.
       EXPECT_EQ(run.process.exit_status, livelocked ? hazardlab::kExitStuck : hazardlab::kExitCorrect)
           << run.process.err;
       EXPECT_EQ(outcome, livelocked ? "stuck:livelock" : "correct") << run.process.out;

@@ -57,9 +57,11 @@ nlohmann::json expect_forced(const std::string& form, const std::string& variant
 // once production has ended), two consumers take one item (duplicated). The semaphores still
 // count right, so the ring never holds more than its capacity.
 void expect_lost_and_duplicated(const std::string& form, const std::string& variant) {
-  // The run may freeze after the damage (a consumer that took two pills leaves the other none),
-  // or still be moving items at the deadline (the forced schedule yields at every put and take):
-  // still this outcome, after the whole deadline, so the deadline is short.
+  // Both producers read `in`, and both consumers `out`, before either writes it back (the script's
+  // lockstep at each worker's first hazard point): one item overwritten, one taken twice. Each
+  // index loses the same update, so the rest of the run is right and it ends in milliseconds. A
+  // run that went otherwise (frozen after the damage, or still moving at the deadline) would still
+  // be this outcome, so the deadline is short.
   for (int trial = 0; trial < 5; ++trial) {
     const auto report = expect_forced(form, variant, "hazard:lost-and-duplicated", "500", 800);
     ASSERT_TRUE(report.is_object());
@@ -80,7 +82,8 @@ TEST_P(ProdconsForced, MutexFirstFreezesWithAProducerAsleepHoldingTheMutexEveryR
     const auto report = expect_forced(GetParam(), "broken-mutex-first", "stuck:deadlock", "2000", 800);
     ASSERT_TRUE(report.is_object());
     // The cycle: one producer (workers 0 and 1) asleep on a full ring with the mutex, and a
-    // consumer (workers 2 and 3) waiting for that mutex. Which producer got there first varies.
+    // consumer (workers 2 and 3) waiting for that mutex. The script runs producer 0 until it
+    // blocks, so the cycle is producer 0 and consumer 0; any producer and consumer would do.
     const auto cycle = report.at("metrics").at("cycle").get<std::vector<int>>();
     ASSERT_EQ(cycle.size(), 2u) << report.dump();
     const int producer = cycle[0];

@@ -42,15 +42,19 @@ void expect_race_in_the_broken_buffer(const hazardlab::testing::LabRun& run) {
         names_the_broken_buffer || (line.find("labs/05-producer-consumer/broken.hpp:") != std::string::npos &&
                                     line.find("prodcons::BrokenNoMutex<hazardlab::ThreadForm>::") != std::string::npos);
   EXPECT_TRUE(names_the_broken_buffer) << err;
-  // TSan's exit code (66) is lost when a run froze after its damage: the thread form then ends
-  // with _Exit, past TSan's exit hook. So the report is what is checked, not the status.
+  // TSan's exit code (66) is lost when a natural run froze after its damage: its threads cannot
+  // be taken back, so the thread form ends with _Exit, past TSan's exit hook, and the lab's own
+  // status (3) comes out. (A forced run's threads are stopped and joined: it exits 66.) So the
+  // report is what is checked, not the status.
   EXPECT_TRUE(run.process.exit_status == 66 || run.process.exit_status == hazardlab::kExitHazard)
       << run.process.exit_status;
 }
 
 TEST(ProdconsTsanThreadForm, NoMutexIsADataRaceOnTheIndicesForced) {
-  // The forced schedule lines the producers up after each has read `in` and before either has
-  // written it: the unordered accesses happen on every run, and TSan reports them.
+  // The forced schedule runs the next producer at the first one's first hazard point, after it
+  // has read `in` and before it writes it back. The turn is handed over with relaxed atomics and
+  // a futex, which order nothing for TSan: the unordered accesses happen on every run, and TSan
+  // reports them.
   const auto run = prodcons_lab({"--variant", "broken-no-mutex", "--schedule", "forced", "--producers", "2",
                                  "--consumers", "2", "--items", "500", "--timeout", "1000"});
   expect_race_in_the_broken_buffer(run);

@@ -45,8 +45,10 @@ TYPED_TEST(RaceHazard, BrokenLosesUpdatesOnEveryForcedRun) {
 }
 
 TYPED_TEST(RaceHazard, BrokenLosesUpdatesPinnedToOneCpu) {
-  // One core: the workers never run at the same instant, yet the forced schedule's hazard point
-  // still hands the CPU over inside the read-modify-write window.
+  // One core (taskset is this test's environment, not part of the schedule): the workers never run
+  // at the same instant. The scheduler, not timing, decides who runs: at each worker's first hazard
+  // point the turn goes to the next one, inside the read-modify-write window, so the updates are
+  // lost on one core just as on many.
   const std::string form = hazardlab::testing::form_option<TypeParam>();
   for (int trial = 0; trial < 5; ++trial) {
     const auto run = hazardlab::testing::run_lab_json(
@@ -60,11 +62,15 @@ TYPED_TEST(RaceHazard, BrokenLosesUpdatesPinnedToOneCpu) {
 }
 
 TEST(RaceHazardProcessForm, PrivateMutexInSharedMemoryDoesNotExclude) {
-  // A std::mutex is process-private, and how that fails depends on the process: in a process
-  // that never started a thread (the race binary's process form), glibc locks it with a plain
-  // store, two children get in at once and glibc's owner check aborts one (crashed), or updates
-  // are lost (hazard). After a thread has ever run, the lock word is atomic but a waiter sleeps
-  // on a private futex that another process's unlock never wakes (stuck). Never a correct count.
+  // A std::mutex is invisible to the scheduler: at worker 0's first hazard point the turn goes to
+  // worker 1, which blocks in the std::mutex that worker 0 holds, outside the kit's primitives,
+  // while it holds the turn. The guard gives control up after 200 ms of that, and the rest of the
+  // run is unscheduled. Then the std::mutex fails as it does in a natural run, and how depends on
+  // the process: in a process that never started a thread (the race binary's process form), glibc
+  // locks it with a plain store, two children get in at once and glibc's owner check aborts one
+  // (crashed), or updates are lost (hazard). After a thread has ever run, the lock word is atomic
+  // but a waiter sleeps on a private futex that another process's unlock never wakes (stuck).
+  // Never a correct count.
   const hazardlab::testing::AdoptOrphans adopt; // a worker left behind would become our child
   for (int trial = 0; trial < 3; ++trial) {
     const auto run =

@@ -32,8 +32,9 @@ TEST_P(RaceTsanThreadForm, BrokenIsReportedAsADataRaceOnTheCounter) {
 }
 
 TEST(RaceTsanThreadForm, ForcedScheduleOrdersNothingEvenOnTheFirstPass) {
-  // One increment per worker: the only pass is the one where the forced schedule lines the
-  // workers up. The race is still reported, so lining up added no happens-before edge.
+  // One increment per worker: the only pass is the lockstep, where the scheduler hands the turn
+  // to the other worker between the read and the write. The race is still reported, so the
+  // hand-over (a relaxed atomic and a raw futex) added no happens-before edge.
   const auto run = run_lab_json(
       "race", {"--variant", "broken", "--schedule", "forced", "--workers", "2", "--iterations", "1"}, {}, kTsanEnv);
   EXPECT_EQ(run.report["metrics"]["lost"], 1) << run.process.out;

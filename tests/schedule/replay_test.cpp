@@ -117,7 +117,7 @@ TEST(ReplayBadInput, BadTextIsAUsageErrorNamingWhere) {
   using hazardlab::testing::expect_usage_error;
   expect_usage_error("race", {"--schedule", "replay:0,,1"},
                      "race: error: --schedule: replay: expected a number at character 3 of '0,,1'");
-  expect_usage_error("race", {"--schedule", "replay:"}, "race: error: --schedule: replay: expected a number");
+  expect_usage_error("race", {"--schedule", "replay:,"}, "race: error: --schedule: replay: expected a number");
   expect_usage_error("race", {"--schedule", "replay:(0,1)"}, "expected '*' after a group");
   // The workers are known once the options are: 4 by default, so worker 4 is not one of them.
   expect_usage_error("race", {"--schedule", "replay:0,4"},

@@ -34,8 +34,9 @@ namespace {
 constexpr int kNaturalRuns = 10;
 constexpr int kForcedRuns = 4;
 constexpr std::uint64_t kOps = 300;
-// Only an upper bound, far above the measured times (a forced fixed-turnstile run waits out the
-// relay's patience once, 250 ms), and short enough that a fix that never finishes fails quickly.
+// Only an upper bound, far above the measured times (a forced run of these sizes takes well under a
+// second: one worker at a time, nothing waits for a timer), and short enough that a fix that never
+// finishes fails quickly.
 constexpr const char* kTimeoutMs = "20000";
 
 struct Shape {
@@ -88,7 +89,7 @@ void expect_fair_run(const std::string& form, const Shape& shape, const std::str
   }
   if (shape.readers > 0) {
     // Readers read together: under the forced schedule two of them are inside at once before any
-    // writer asks, on every run (see writer_arrives_late in starvation.hpp).
+    // writer asks, on every run (see readers_writers_script in starvation.hpp).
     const auto most_readers = metrics.value("most_readers_at_once", std::uint64_t{0});
     EXPECT_GE(most_readers, schedule == "forced" ? 2u : 1u) << metrics.dump();
     EXPECT_LE(most_readers, static_cast<std::uint64_t>(shape.readers)) << metrics.dump();
@@ -113,7 +114,7 @@ void expect_fair_runs(const std::string& form, const std::vector<Shape>& shapes,
   for (const auto& shape : shapes) {
     for (int run = 0; run < runs; ++run) {
       expect_fair_run(form, shape, schedule, run);
-      if (::testing::Test::HasFailure()) return; // one failing run says it; a stuck fix costs a deadline per run
+      if (::testing::Test::HasFailure()) return; // one failing run says it; a stuck natural run costs a deadline
     }
   }
 }
@@ -144,8 +145,8 @@ TYPED_TEST(StarvationFixed, TurnstileLetsEveryWriterInNatural) {
 }
 
 TYPED_TEST(StarvationFixed, TurnstileLetsEveryWriterInForced) {
-  // The readers' relay cannot go on past a writer holding the turnstile: it gives up after its
-  // patience, and the writer gets in.
+  // The readers' relay cannot go on past a writer holding the turnstile: new readers block there,
+  // the script lets the readers inside go on and leave, and the writer gets in.
   expect_fair_runs(hazardlab::testing::form_option<TypeParam>(), kTurnstileShapes, "forced", kForcedRuns);
 }
 
@@ -154,13 +155,15 @@ TYPED_TEST(StarvationFixed, TicketServesEveryWorkerInTurnNatural) {
 }
 
 TYPED_TEST(StarvationFixed, TicketServesEveryWorkerInTurnForced) {
-  // One CPU, the greedy worker asking again at once: it still waits for every ticket drawn before.
+  // The greedy worker chosen whenever it can run, asking again at once: it still waits, spinning
+  // with spin_pause(), for every ticket drawn before, and the rivals take their turns meanwhile.
   expect_fair_runs(hazardlab::testing::form_option<TypeParam>(), kTicketShapes, "forced", kForcedRuns);
 }
 
 TYPED_TEST(StarvationFixed, OneMutexForEveryoneLetsOneReaderInAtATimeForced) {
-  // The relay waits in vain for a second reader and is given up, the writer waits in vain for two
-  // readers inside at once, and the run goes on: everyone gets in, one at a time.
+  // The relay finds no second reader it could let in (the mutex holds the others), so the script
+  // lets the reader inside go on; the writer, waiting for two readers inside at once, is chosen
+  // only when no reader can run. Everyone gets in, one at a time.
   for (const auto& [readers, writers] : {std::pair{2, 1}, std::pair{3, 1}}) {
     for (int run = 0; run < 2; ++run) {
       SCOPED_TRACE(fmt::format("{} readers, {} writers, run {}", readers, writers, run));

@@ -6,10 +6,10 @@
 //    sees every write of the guarded value ordered against every read and write of it, and reports
 //    no race on the lab's own data, nor a lock order (a semaphore is not a lock to it).
 //  - It does not model std::atomic. The lab's bookkeeping (each worker's operation count and the
-//    time it asked, the forced schedule's flags) is relaxed std::atomic, plain loads and stores in
-//    an optimized build, and Helgrind flags those as data races: false alarms, every one on an
-//    atomic. (At -O0, the debug preset of make helgrind, a broken run was measured with none of
-//    these: 0 errors.)
+//    time it asked, the reader counts the forced script reads) is relaxed std::atomic, plain loads
+//    and stores in an optimized build, and Helgrind flags those as data races: false alarms, every
+//    one on an atomic. (At -O0, the debug preset of make helgrind, a broken run was measured with
+//    none of these: 0 errors.)
 //  - The ticket lock (fixed-ticket) is nothing but std::atomic, so Helgrind sees no ordering at all
 //    between the workers' turns, and flags the value the lock guards, written in every turn: a
 //    false alarm on a correct fix, optimized or not.
@@ -206,8 +206,9 @@ TEST(StarvationHelgrindThreadForm, BrokenReadersWritersOnlyItsAtomicsAreFlagged)
 }
 
 TEST(StarvationHelgrindThreadForm, BrokenGreedyOnlyItsAtomicsAreFlagged) {
-  // (Forced, the rivals starve or not depending on how Helgrind, which runs one thread at a time,
-  // hands out the CPU: the outcome is not checked here.)
+  // (The outcome is not checked here. Natural, the rivals starve or not depending on how Helgrind,
+  // which runs one thread at a time, hands out the CPU; forced, the scheduler decides who runs and
+  // they starve on every run, which tests/starvation/hazard_test.cpp checks.)
   for (const std::string schedule : {"natural", "forced"}) {
     SCOPED_TRACE(schedule);
     const auto run = helgrind({"--variant", "broken", "--scenario", "greedy", "--schedule", schedule});
@@ -239,7 +240,8 @@ TEST(StarvationHelgrindThreadForm, TurnstileOnlyItsAtomicsAreFlagged) {
   for (const std::string schedule : {"natural", "forced"}) {
     SCOPED_TRACE(schedule);
     const auto run = helgrind({"--variant", "fixed-turnstile", "--schedule", schedule});
-    // Every worker finishes; a reader may be passed over while Helgrind runs one thread at a time.
+    // Every worker finishes; natural, a reader may be passed over while Helgrind runs one thread at a
+    // time (forced, the script decides who gets in, Helgrind or not).
     EXPECT_TRUE(run.exit_status == hazardlab::kExitCorrect || run.exit_status == hazardlab::kExitHazard)
         << run.out << run.err;
     expect_only_atomics_flagged<starvation::FixedTurnstile<ThreadForm>::ReadersWriterLock>(run);

@@ -45,8 +45,8 @@ std::vector<Case> all_cases() {
 }
 
 TEST(StarvationTsanThreadForm, BrokenForcedStillStarvesWithoutAReport) {
-  // TSan slows every access it watches, and the forced schedule does not care: the readers' relay
-  // and the greedy worker's head start are arranged, not timed.
+  // TSan slows every access it watches, and the forced schedule does not care: the scheduler
+  // decides who runs (the readers' relay, the greedy worker chosen whenever it can run), not timing.
   for (const std::string scenario : {"readers-writers", "greedy"}) {
     SCOPED_TRACE(scenario);
     const auto run = starvation_lab({"--variant", "broken", "--scenario", scenario, "--schedule", "forced"}, "1000");

@@ -123,7 +123,8 @@ struct ChoiceRun {
 };
 std::string encode_choices(const std::vector<ChoiceRun>& runs);
 // Throws std::invalid_argument with a one-line reason when the text is not a list of choices or
-// names a worker outside 0 … workers - 1 (workers 0: not checked).
+// names a worker outside 0 … workers - 1 (workers 0: not checked). An empty text is no choices (a
+// run in which only one worker could ever go on prints none).
 std::vector<ChoiceRun> decode_choices(std::string_view text, int workers = 0);
 
 // What a controlled run leaves for the report (run_workers fills it; the command line takes it).

@@ -12,8 +12,9 @@
 // instead: one worker at a time, from the start (the start barrier's place) to the end, and a run
 // in which every unfinished worker is blocked is stuck at once.
 //
-// The body must capture by value or point into placed shared state: in the thread form a stuck
-// worker is abandoned, not joined, and may still run after run_workers() has returned.
+// The body must capture by value or point into placed shared state: in the thread form a worker
+// of a natural run that is stuck at its deadline is abandoned, not joined, and may still run after
+// run_workers() has returned. (A controlled run's workers are stopped and joined.)
 #include "hazardlab/control.hpp"
 #include "hazardlab/forms.hpp"
 #include "hazardlab/schedule.hpp"
