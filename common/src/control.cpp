@@ -303,6 +303,18 @@ void count_step(Block& b, Point point) noexcept {
   b.spins_in_a_row.store(point == Point::spin ? b.spins_in_a_row.load(relaxed) + 1 : 0, relaxed);
 }
 
+// The calling worker reaches a scheduling point: its seat says where, and the step is counted.
+// Null once it is no longer under control (still_controlled() has dealt with that).
+Seat* arrive(Session& s, Point point, int tag, bool may_stop) {
+  if (!still_controlled(s, may_stop)) return nullptr;
+  Block& b = *s.block;
+  Seat& seat = b.seats[static_cast<std::size_t>(s.me)];
+  seat.at.store(point, relaxed);
+  seat.tag.store(tag, relaxed);
+  count_step(b, point);
+  return &seat;
+}
+
 // After the caller's seat says where it is and whether it can go on: choose, and go on, hand over
 // and park, or wait for the end. Returns whether the caller is still under control.
 bool decide(Session& s, Point point, int tag, bool may_stop) {
@@ -369,29 +381,22 @@ bool ending() noexcept { return t_session != nullptr && t_session->block->mode.l
 
 bool point(Point p, const void* /*object*/, int tag, bool may_stop) {
   Session& s = *t_session;
-  if (!still_controlled(s, may_stop)) return false;
-  Block& b = *s.block;
-  Seat& seat = b.seats[static_cast<std::size_t>(s.me)];
-  seat.at.store(p, relaxed);
-  seat.tag.store(tag, relaxed);
-  seat.blocked_on.store(nullptr, relaxed); // whatever it last waited for, it has got
-  seat.available.store(nullptr, relaxed);
-  if (p == Point::hazard) seat.hazard_points.store(seat.hazard_points.load(relaxed) + 1, relaxed);
-  count_step(b, p);
+  Seat* seat = arrive(s, p, tag, may_stop);
+  if (seat == nullptr) return false;
+  seat->blocked_on.store(nullptr, relaxed); // whatever it last waited for, it has got
+  seat->available.store(nullptr, relaxed);
+  if (p == Point::hazard) seat->hazard_points.store(seat->hazard_points.load(relaxed) + 1, relaxed);
   return decide(s, p, tag, may_stop);
 }
 
 bool begin_block(Point p, const void* object, Available available) {
   Session& s = *t_session;
-  if (!still_controlled(s, true)) return false;
-  Block& b = *s.block;
-  Seat& seat = b.seats[static_cast<std::size_t>(s.me)];
-  seat.at.store(p, relaxed);
-  seat.blocked_on.store(object, relaxed);
-  seat.available.store(available, relaxed);
-  seat.blocked_since.store(b.steps.load(relaxed), relaxed);
-  b.set_status(s.me, Status::blocked);
-  count_step(b, p);
+  Seat* seat = arrive(s, p, 0, true);
+  if (seat == nullptr) return false;
+  seat->blocked_on.store(object, relaxed);
+  seat->available.store(available, relaxed);
+  seat->blocked_since.store(s.block->steps.load(relaxed), relaxed);
+  s.block->set_status(s.me, Status::blocked);
   return true;
 }
 
@@ -425,13 +430,11 @@ void wake(const void* object, bool all) {
 
 void pause(std::int64_t microseconds) {
   Session& s = *t_session;
-  if (!still_controlled(s, true)) return;
+  Seat* seat = arrive(s, Point::pause, 0, true);
+  if (seat == nullptr) return;
   Block& b = *s.block;
-  Seat& seat = b.seats[static_cast<std::size_t>(s.me)];
-  seat.at.store(Point::pause, relaxed);
-  seat.wake_at.store(b.virtual_now.load(relaxed) + std::max<std::int64_t>(microseconds, 1), relaxed);
+  seat->wake_at.store(b.virtual_now.load(relaxed) + std::max<std::int64_t>(microseconds, 1), relaxed);
   b.set_status(s.me, Status::sleeping);
-  count_step(b, Point::pause);
   decide(s, Point::pause, 0, true);
 }
 
@@ -633,15 +636,13 @@ void spin_pause() {
     return;
   }
   Session& s = *t_session;
-  if (!still_controlled(s, true)) {
+  Seat* seat = arrive(s, Point::spin, 0, true);
+  if (seat == nullptr) {
     std::this_thread::yield();
     return;
   }
   Block& b = *s.block;
-  Seat& seat = b.seats[static_cast<std::size_t>(s.me)];
-  seat.at.store(Point::spin, relaxed);
-  count_step(b, Point::spin);
-  seat.spun_at.store(b.steps.load(relaxed), relaxed);
+  seat->spun_at.store(b.steps.load(relaxed), relaxed);
   b.set_status(s.me, Status::spinning);
   if (b.spins_in_a_row.load(relaxed) > kLivelockAttempts * static_cast<std::uint64_t>(b.workers)) {
     b.reach_verdict(Verdict::livelock,

@@ -161,6 +161,16 @@ bool point(Point point, const void* object = nullptr, int tag = 0, bool may_stop
 // then prefers workers that will not block again at once.
 using Available = bool (*)(const void* object);
 bool block_on(Point point, const void* object, Available available = nullptr);
+// The controlled way to take a lock or a permit: a scheduling point, then `try_take` (the
+// primitive's own try); while that fails, the caller is blocked on `object` until a wake() on it.
+// Returns false once control has been given up (the caller then takes it for real).
+template <class TryTake>
+bool take(Point at, const void* object, TryTake try_take, Available available = nullptr) {
+  if (!control::point(at, object)) return false;
+  while (!try_take())
+    if (!block_on(at, object, available)) return false;
+  return true;
+}
 // For a condition variable's wait: marks the caller blocked on `object` first, so that what
 // `before_parking` wakes (the mutex's waiters) is decided with the caller already waiting.
 bool begin_block(Point point, const void* object, Available available = nullptr);

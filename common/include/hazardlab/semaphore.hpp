@@ -40,15 +40,13 @@ public:
   ~PosixSemaphore() { ::sem_destroy(&sem_); }
 
   void acquire() {
-    if (control::active() && acquire_under_control()) return;
+    if (control::active() && control::take(
+                                 Point::acquire, this, [this] { return take_if_there(); }, &has_permit))
+      return;
     wait();
   }
   bool try_acquire() {
-    if (control::active() && control::point(Point::try_acquire, this)) {
-      if (!has_permit(this)) return false;
-      take_permit();
-      return true;
-    }
+    if (control::active() && control::point(Point::try_acquire, this)) return take_if_there();
     return ::sem_trywait(&sem_) == 0;
   }
   void release() {
@@ -71,16 +69,12 @@ private:
       if (errno != EINTR) throw std::system_error(errno, std::generic_category(), "sem_wait");
     }
   }
-  bool acquire_under_control() {
-    if (!control::point(Point::acquire, this)) return false;
-    while (!has_permit(this))
-      if (!control::block_on(Point::acquire, this, &has_permit)) return false;
-    take_permit();
-    return true;
-  }
-  void take_permit() {
-    wait(); // there is a permit: this returns at once
+  // Under control: takes a permit if there is one (sem_wait then returns at once).
+  bool take_if_there() {
+    if (!has_permit(this)) return false;
+    wait();
     permits_.fetch_sub(1, std::memory_order_relaxed);
+    return true;
   }
   // Whether a permit is there, as a controlled run counts them (also asked by the scheduler about a
   // woken waiter). Not sem_getvalue: ThreadSanitizer takes that for an acquire, an ordering the

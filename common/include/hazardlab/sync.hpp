@@ -29,7 +29,7 @@ public:
   Mutex& operator=(const Mutex&) = delete;
 
   void lock() {
-    if (control::active() && lock_under_control()) return;
+    if (control::active() && control::take(Point::lock, this, [this] { return native_.try_lock(); })) return;
     native_.lock();
   }
   bool try_lock() {
@@ -44,16 +44,10 @@ public:
     native_.unlock();
   }
 
-private:
+protected:
   template <class, class>
   friend class ConditionVariable;
 
-  bool lock_under_control() {
-    if (!control::point(Point::lock, this)) return false;
-    while (!native_.try_lock())
-      if (!control::block_on(Point::lock, this)) return false;
-    return true;
-  }
   // Unlocks and makes the workers blocked on it runnable, without a scheduling point of its own
   // (unlock(), and a condition variable's wait, have had theirs).
   void let_go() {
@@ -64,36 +58,17 @@ private:
   Native native_;
 };
 
-// A readers-writer lock: lock/unlock for a writer, lock_shared/unlock_shared for readers.
+// A readers-writer lock: the mutex's lock, try_lock and unlock for a writer, and lock_shared,
+// try_lock_shared and unlock_shared for readers.
 template <class Native>
-class SharedMutex {
+class SharedMutex : public Mutex<Native> {
 public:
-  SharedMutex() = default;
-  SharedMutex(const SharedMutex&) = delete;
-  SharedMutex& operator=(const SharedMutex&) = delete;
-
-  void lock() {
-    if (control::active() && take_under_control([this] { return native_.try_lock(); })) return;
-    native_.lock();
-  }
-  bool try_lock() {
-    if (control::active()) control::point(Point::try_lock, this);
-    return native_.try_lock();
-  }
-  void unlock() {
-    if (control::active() && control::point(Point::unlock, this, 0, /*may_stop=*/false)) {
-      native_.unlock();
-      control::wake(this);
-      return;
-    }
-    native_.unlock();
-  }
   void lock_shared() {
-    if (control::active() && take_under_control([this] { return try_shared(); })) return;
-    if constexpr (requires { native_.lock_shared(); })
-      native_.lock_shared();
+    if (control::active() && control::take(Point::lock, this, [this] { return try_shared(); })) return;
+    if constexpr (requires { native().lock_shared(); })
+      native().lock_shared();
     else
-      native_.lock_sharable();
+      native().lock_sharable();
   }
   bool try_lock_shared() {
     if (control::active()) control::point(Point::try_lock, this);
@@ -101,29 +76,21 @@ public:
   }
   void unlock_shared() {
     const bool controlled = control::active() && control::point(Point::unlock, this, 0, /*may_stop=*/false);
-    if constexpr (requires { native_.unlock_shared(); })
-      native_.unlock_shared();
+    if constexpr (requires { native().unlock_shared(); })
+      native().unlock_shared();
     else
-      native_.unlock_sharable();
+      native().unlock_sharable();
     if (controlled) control::wake(this);
   }
 
 private:
+  Native& native() noexcept { return this->native_; }
   bool try_shared() {
-    if constexpr (requires { native_.try_lock_shared(); })
-      return native_.try_lock_shared();
+    if constexpr (requires { native().try_lock_shared(); })
+      return native().try_lock_shared();
     else
-      return native_.try_lock_sharable();
+      return native().try_lock_sharable();
   }
-  template <class TryTake>
-  bool take_under_control(TryTake try_take) {
-    if (!control::point(Point::lock, this)) return false;
-    while (!try_take())
-      if (!control::block_on(Point::lock, this)) return false;
-    return true;
-  }
-
-  Native native_;
 };
 
 // Waits with a std::unique_lock of the form's Mutex, like std::condition_variable.
