@@ -254,7 +254,10 @@ Mode park(Session& s) {
     handover_fence();
     const Mode mode = b.mode.load(relaxed);
     if (mode != Mode::controlled) return mode;
-    if (signal == kGo && b.running.load(relaxed) == s.me) return mode;
+    if (signal == kGo && b.running.load(relaxed) == s.me) {
+      b.resumed.store(s.me, relaxed);
+      return mode;
+    }
     if (signal == kWait) futex_wait(seat.signal, kWait);
   }
 }
@@ -348,6 +351,7 @@ void check_in(Block& b, int worker, const Script* script, std::function<void()> 
     const int first = b.choose(-1, Point::start, 0, script);
     if (first == worker) {
       b.running.store(worker, relaxed);
+      b.resumed.store(worker, relaxed);
       return;
     }
     hand_to(b, first);
@@ -511,7 +515,9 @@ std::string Guard::look() {
   if (b.mode.load(relaxed) != Mode::controlled || b.verdict.load(relaxed) != Verdict::none) return {};
   const int holder = b.running.load(relaxed);
   const auto steps = b.steps.load(relaxed);
-  if (holder < 0 || holder != holder_ || steps != steps_) {
+  // Only a holder that has woken up with the turn is timed: until then the delay is its waker's
+  // (on a loaded machine the waker may wait for a CPU between giving the turn and the wake-up).
+  if (holder < 0 || holder != holder_ || steps != steps_ || b.resumed.load(relaxed) != holder) {
     holder_ = holder;
     steps_ = steps;
     stale_ = false;

@@ -95,6 +95,10 @@ struct Block {
   std::atomic<Verdict> verdict{Verdict::none};
   char message[384] = {}; // the verdict's, written before it (release) by the worker that reached it
   std::atomic<int> running{-1};
+  // The worker that has taken the turn it was given and runs (the guard's: a worker still asleep
+  // in the scheduler, waiting for the wake-up its waker has not sent yet because the waker itself
+  // is waiting for a CPU, is not away from the scheduling points).
+  std::atomic<int> resumed{-1};
   std::atomic<int> checked_in{0};
   std::atomic<std::uint64_t> steps{0};          // scheduling points passed
   std::atomic<std::uint64_t> spins_in_a_row{0}; // spins since the last other step or progress
