@@ -306,6 +306,35 @@ void finish_report(const control::Block* control, const ControlOutcome& outcome,
   }
 }
 
+// A controlled run's deadline is no verdict while the scheduler still decides and the work still
+// gets done: on a loaded machine every hand-over waits for a CPU, and a correct run under control
+// may take many times its idle time. The scheduler judges a stuck run itself (frozen, livelock), and
+// the guard gives control up for a worker that leaves it; a controlled run that is still
+// progressing at its deadline gets another period. One that no longer progresses meets it.
+class ControlledDeadline {
+public:
+  ControlledDeadline(Clock::time_point deadline, std::chrono::milliseconds period)
+      : deadline_(deadline), period_(period) {}
+  Clock::time_point at() const noexcept { return deadline_; }
+  // At the deadline: true when it was moved on (the run is controlled and has progressed since).
+  template <class Form>
+  bool extend(const control::Block* control, const Board<Form>& board, int workers) {
+    if (control == nullptr || control->mode.load(std::memory_order_relaxed) != control::Mode::controlled) return false;
+    std::uint64_t progress = 0;
+    for (int id = 0; id < workers; ++id)
+      progress += board.slots[id].progress.load(std::memory_order_relaxed);
+    if (progress == progress_) return false;
+    progress_ = progress;
+    deadline_ = Clock::now() + period_;
+    return true;
+  }
+
+private:
+  Clock::time_point deadline_;
+  std::chrono::milliseconds period_;
+  std::uint64_t progress_ = 0;
+};
+
 std::string deadline_text(std::chrono::milliseconds timeout, const WorkersReport& report) {
   const auto done = std::ranges::count(report.finished, true);
   return fmt::format("the {} ms deadline passed with {} of {} workers unfinished", timeout.count(),
@@ -323,7 +352,7 @@ WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const 
   const Script* const script = &options.script;
   // Heap-allocated so that, like the board, it can be left to abandoned threads (see below).
   auto recording = std::make_unique<timeline::Recording>(workers, timeline::requested());
-  const auto deadline = Clock::now() + timeout;
+  ControlledDeadline deadline(Clock::now() + timeout, timeout);
   std::vector<std::jthread> threads;
   threads.reserve(workers);
   for (int id = 0; id < workers; ++id) {
@@ -347,7 +376,8 @@ WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const 
   bool all_finished = false;
   for (;;) {
     all_finished = board->count(&Board<ThreadForm>::finished_count) == workers;
-    if (all_finished || verdict_of(control) != control::Verdict::none || Clock::now() >= deadline) break;
+    if (all_finished || verdict_of(control) != control::Verdict::none) break;
+    if (Clock::now() >= deadline.at() && !deadline.extend(control, *board, workers)) break;
     if (guard) {
       if (std::string reason = guard->look(); !reason.empty() && outcome.given_up.empty()) {
         outcome.given_up = std::move(reason);
@@ -355,7 +385,7 @@ WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const 
       }
     }
     if (cycles.active() && !under_control(control) && !(cycle = cycles.look(*board, workers)).empty()) break;
-    board->wait_for_bell(looking ? std::min(deadline, Clock::now() + kLookInterval) : deadline);
+    board->wait_for_bell(looking ? std::min(deadline.at(), Clock::now() + kLookInterval) : deadline.at());
   }
   if (!all_finished && control != nullptr && verdict_of(control) != control::Verdict::none)
     take_verdict(*control, outcome);
@@ -538,7 +568,7 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
   SignalGuard signals;
   Children children;
   const pid_t parent = ::getpid();
-  const auto deadline = Clock::now() + timeout;
+  ControlledDeadline deadline(Clock::now() + timeout, timeout);
   for (int id = 0; id < workers; ++id) {
     const pid_t pid = ::fork();
     if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
@@ -580,7 +610,7 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
         break;
       }
     }
-    if (Clock::now() >= deadline) {
+    if (Clock::now() >= deadline.at() && !deadline.extend(control, *board, workers)) {
       look_at_the_deadline(*board, workers, look);
       if (auto abnormal = children.reap_exited()) { // what happened during the look counts too
         ending = WorkersReport::Ending::crashed;
