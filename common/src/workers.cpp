@@ -319,7 +319,7 @@ public:
   // At the deadline: true when it was moved on (the run is controlled and has progressed since).
   template <class Form>
   bool extend(const control::Block* control, const Board<Form>& board, int workers) {
-    if (control == nullptr || control->mode.load(std::memory_order_relaxed) != control::Mode::controlled) return false;
+    if (!under_control(control)) return false;
     std::uint64_t progress = 0;
     for (int id = 0; id < workers; ++id)
       progress += board.slots[id].progress.load(std::memory_order_relaxed);
