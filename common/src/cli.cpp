@@ -1,5 +1,6 @@
 #include "hazardlab/cli.hpp"
 
+#include "hazardlab/explore.hpp"
 #include "hazardlab/logging.hpp"
 #include "hazardlab/timeline.hpp"
 
@@ -25,6 +26,8 @@ std::string_view to_string(Schedule schedule) noexcept {
     return "forced";
   case Schedule::replay:
     return "replay";
+  case Schedule::explore:
+    return "explore";
   }
   return "?";
 }
@@ -44,6 +47,8 @@ struct CommonOptions {
   bool json = false;
   std::string log_level = "warn";
   bool list = false;
+  int preemptions = 2;
+  std::uint64_t max_schedules = 10'000;
 };
 
 std::string forms_of(const VariantSpec& v) {
@@ -82,6 +87,11 @@ std::uint64_t trial_seed(std::uint64_t base, int trial) {
 // "--seed 42 --schedule 'replay:+1,1,2,3,0,+399995'": what repeats a controlled run exactly.
 std::string replay_arguments(const RunResult& r) {
   return fmt::format("--seed {} --schedule 'replay:{}'", r.seed, r.control.choices);
+}
+
+// An explored schedule's replay also needs the small sizes explore chose: "--workers 2 --iterations 2 ".
+std::string sized_replay_arguments(const std::vector<std::string>& sizes, const RunResult& r) {
+  return fmt::format("{}{}{}", fmt::join(sizes, " "), sizes.empty() ? "" : " ", replay_arguments(r));
 }
 
 Json result_json(const RunResult& r) {
@@ -184,6 +194,71 @@ void print_human(const LabSpec& lab, const CommonOptions& o, const TrialStats& s
                metric_text((*it)["mean"]), metric_text((*it)["max"]));
 }
 
+void print_explore_human(const LabSpec& lab, const CommonOptions& o, const std::vector<std::string>& sizes,
+                         const Exploration& e) {
+  const RunResult& r = e.reported;
+  fmt::print("{} · {} form · variant {} · {} workers · explore schedule\n", lab.name, o.form, o.variant, o.workers);
+  fmt::print("explored  {} with at most {}: {} ({:.1f} ms)\n", counted(e.schedules, "schedule", "schedules"),
+             counted(static_cast<std::uint64_t>(o.preemptions), "preemption", "preemptions"),
+             e.exhausted ? "the space is exhausted, every such schedule ran"
+             : e.schedules >= o.max_schedules
+                 ? fmt::format("stopped at --max-schedules {}, more remain", grouped(o.max_schedules))
+                 : "not exhausted",
+             e.elapsed_ms);
+  if (e.given_up > 0)
+    fmt::print("          in {} the guard gave control up: those ran unscheduled, and were not explored further\n",
+               counted(e.given_up, "schedule", "schedules"));
+  if (e.incomplete > 0)
+    fmt::print("          {} longer than the record holds: not explored past it\n",
+               counted(e.incomplete, "schedule was", "schedules were"));
+  if (!lab.explore_note.empty()) fmt::print("          {}\n", lab.explore_note);
+  fmt::print("outcomes\n");
+  for (const auto& [outcome, count] : e.histogram)
+    fmt::print("  {:<28} {:>8}  {:5.1f}%\n", outcome, grouped(count),
+               100.0 * static_cast<double>(count) / static_cast<double>(e.schedules));
+  const std::vector<std::string> names = lab.worker_names ? lab.worker_names(o.workers) : std::vector<std::string>{};
+  if (e.found_failure) {
+    fmt::print("\nshortest failing schedule: schedule {} of {}, {} steps\n", grouped(e.reported_schedule),
+               grouped(e.schedules), grouped(r.control.step_log.size()));
+    fmt::print("{}", schedule_table(r.control, o.workers, names));
+  } else {
+    fmt::print("\nno failing schedule: every one ran correct\n");
+  }
+  fmt::print("\noutcome   {}{}\n", r.outcome(), e.found_failure ? " (the schedule above)" : " (schedule 1)");
+  fmt::print("          {}\n", r.summary);
+  for (const auto& line : r.details)
+    fmt::print("          {}\n", line);
+  if (e.found_failure) fmt::print("replay    {}\n", sized_replay_arguments(sizes, r));
+}
+
+void print_explore_json(const LabSpec& lab, const CommonOptions& o, std::uint64_t seed,
+                        const std::vector<std::string>& sizes, const Exploration& e) {
+  Json out = {{"lab", lab.name},       {"form", o.form},       {"variant", o.variant},
+              {"schedule", "explore"}, {"workers", o.workers}, {"timeout_ms", o.timeout_ms},
+              {"seed", seed}};
+  out.update(result_json(e.reported));
+  out["worst_verdict"] = to_string(e.worst); // the exit status's
+  Json explore = {
+      {"schedules", e.schedules},
+      {"exhausted", e.exhausted},
+      {"preemptions", o.preemptions},
+      {"max_schedules", o.max_schedules},
+      {"histogram", e.histogram},
+      {"given_up", e.given_up},
+      {"incomplete", e.incomplete},
+      {"elapsed_ms", e.elapsed_ms},
+      {"schedules_per_second", e.elapsed_ms > 0 ? 1000.0 * static_cast<double>(e.schedules) / e.elapsed_ms : 0.0}};
+  if (!lab.explore_note.empty()) explore["note"] = lab.explore_note;
+  if (e.found_failure)
+    explore["shortest_failing"] = {{"schedule", e.reported_schedule},
+                                   {"outcome", e.reported.outcome()},
+                                   {"steps", schedule_steps_json(e.reported.control)},
+                                   {"choices", e.reported.control.choices},
+                                   {"replay", sized_replay_arguments(sizes, e.reported)}};
+  out["explore"] = explore;
+  fmt::print("{}\n", out.dump());
+}
+
 } // namespace
 
 CLI::Validator file_in_existing_folder() {
@@ -270,11 +345,13 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   }
   app.add_option("--schedule", o.schedule,
                  "natural: the OS decides; forced: a scheduler decides who runs, and the hazard happens on every "
-                 "run; replay:CHOICES: the choices a controlled run printed, made again")
+                 "run; explore: every interleaving within --preemptions, on small sizes; replay:CHOICES: the "
+                 "choices a controlled run printed, made again")
       ->check(CLI::Validator(
           [](const std::string& value) -> std::string {
-            if (value == "natural" || value == "forced") return {};
-            if (!value.starts_with("replay:")) return "must be natural, forced or replay:CHOICES, not '" + value + "'";
+            if (value == "natural" || value == "forced" || value == "explore") return {};
+            if (!value.starts_with("replay:"))
+              return "must be natural, forced, explore or replay:CHOICES, not '" + value + "'";
             try {
               (void)decode_choices(std::string_view(value).substr(7));
             } catch (const std::invalid_argument& e) {
@@ -282,7 +359,13 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
             }
             return {};
           },
-          "natural|forced|replay:CHOICES"));
+          "natural|forced|explore|replay:CHOICES"));
+  app.add_option("--preemptions", o.preemptions,
+                 "--schedule explore: the most preemptions (switches away from a worker that could have gone on) a "
+                 "schedule may have")
+      ->check(CLI::Range(0, 8));
+  app.add_option("--max-schedules", o.max_schedules, "--schedule explore: stop after this many schedules")
+      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10'000'000}));
   app.add_option("--trials", o.trials, "repeat the run K times and show how often each outcome happened")
       ->check(CLI::Range(1, 100'000));
   app.add_option("--timeout", o.timeout_ms, "watchdog deadline of one run, in milliseconds")
@@ -311,6 +394,41 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
     return kExitCorrect;
   }
 
+  const bool exploring = o.schedule == "explore";
+  bool workers_defaulted = false;         // explore chose --workers
+  std::vector<std::string> explore_sizes; // the lab's own sizes explore chose: {"--iterations", "2"}
+  for (const char* option : {"--preemptions", "--max-schedules"})
+    if (!exploring && app.count(option) > 0) {
+      fmt::print(stderr, "{}: error: {}: only with --schedule explore\n", lab.name, option);
+      return kExitUsage;
+    }
+  if (exploring) {
+    for (const char* option : {"--trials", "--timeline", "--trace"})
+      if (app.count(option) > 0) {
+        fmt::print(stderr, "{}: error: {}: not with --schedule explore (it runs every schedule itself)\n", lab.name,
+                   option);
+        return kExitUsage;
+      }
+    // Every interleaving of a small run: small sizes unless asked for others. The sizes it sets go
+    // into the replay arguments it prints, which must give the same run.
+    if (app.count("--workers") == 0) {
+      o.workers = std::max(lab.explore_workers, lab.min_workers);
+      workers_defaulted = true;
+    }
+    if (lab.explore_sizes) {
+      std::vector<std::pair<CLI::Option*, std::string>> before;
+      for (CLI::Option* option : app.get_options())
+        if (option->count() == 0 && option->get_name() != "--workers")
+          before.emplace_back(option, option->get_default_str());
+      lab.explore_sizes(app);
+      for (auto& [option, was] : before) {
+        option->capture_default_str();
+        if (option->get_default_str() != was)
+          explore_sizes.insert(explore_sizes.end(), {option->get_name(), option->get_default_str()});
+      }
+    }
+  }
+
   const auto& spec = *std::ranges::find(lab.variants, o.variant, &VariantSpec::name);
   const FormKind form = o.form == "thread" ? FormKind::thread : FormKind::process;
   const RunFunction& run = spec.in(form);
@@ -327,14 +445,16 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
         return kExitUsage;
       }
       o.workers = by_role;
+      workers_defaulted = false;
     }
   }
   RunContext context;
   context.form = form;
   context.workers = o.workers;
-  context.schedule = o.schedule == "natural"  ? Schedule::natural
-                     : o.schedule == "forced" ? Schedule::forced
-                                              : Schedule::replay;
+  context.schedule = o.schedule == "natural"   ? Schedule::natural
+                     : o.schedule == "forced"  ? Schedule::forced
+                     : o.schedule == "explore" ? Schedule::explore
+                                               : Schedule::replay;
   if (context.schedule == Schedule::replay) {
     try {
       context.replay = decode_choices(std::string_view(o.schedule).substr(7), o.workers);
@@ -345,6 +465,10 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
     o.schedule = "replay";
   }
   context.timeout = std::chrono::milliseconds(o.timeout_ms);
+  // An explored run is bounded by the scheduler (its step cut, and the guard), not by time: a
+  // deadline reached on a loaded machine would end one run early and make the exploration
+  // diverge. Only an explicit --timeout applies.
+  if (exploring && app.count("--timeout") == 0) context.timeout = std::chrono::hours(1);
   const std::uint64_t base_seed = o.seed != 0 ? static_cast<std::uint64_t>(o.seed) : std::random_device{}();
   context.seed = base_seed;
   if (lab.validate) {
@@ -359,6 +483,30 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   }
 
   init_logging(form, spdlog::level::from_str(o.log_level));
+  if (exploring) {
+    Exploration exploration;
+    try {
+      exploration = explore(run, context, ExploreOptions{o.preemptions, o.max_schedules});
+    } catch (const ScheduleMismatch& e) {
+      fmt::print(stderr, "{}: error: --schedule explore: {}\n", lab.name, e.what());
+      return kExitOther;
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "{}: internal error: {}\n", lab.name, e.what());
+      return kExitOther;
+    }
+    std::vector<std::string> sizes = explore_sizes;
+    if (workers_defaulted) sizes.insert(sizes.begin(), {"--workers", std::to_string(o.workers)});
+    if (o.json)
+      print_explore_json(lab, o, base_seed, sizes, exploration);
+    else
+      print_explore_human(lab, o, sizes, exploration);
+    const int status = exit_status(exploration.worst);
+    if (threads_abandoned()) {
+      std::fflush(nullptr);
+      std::_Exit(status);
+    }
+    return status;
+  }
   begin_timeline(timeline_options);
   TrialStats stats;
   try {

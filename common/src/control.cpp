@@ -18,8 +18,10 @@
 #include <chrono>
 #include <climits>
 #include <cstdio>
+#include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <unordered_map>
 
 namespace hazardlab {
 
@@ -69,14 +71,15 @@ void futex_wake(std::atomic<std::uint32_t>& word) noexcept {
 
 // ---- the block -----------------------------------------------------------------------------------
 
-Block::Block(int workers_, const std::vector<ChoiceRun>& to_replay) : workers(workers_) {
+Block::Block(int workers_, const std::vector<ChoiceRun>& to_replay, Schedule schedule)
+    : workers(workers_), exploring(schedule == Schedule::explore) {
   // Helgrind does not model std::atomic: every access to this block would be a "possible data
   // race" to it. The block is the scheduler's, not the lab's: it is left out of Helgrind's checks.
   VALGRIND_HG_DISABLE_CHECKING(this, sizeof *this);
   if (to_replay.size() > replay.size()) throw std::invalid_argument("too many choices to replay");
   for (const auto& run : to_replay)
-    replay[static_cast<std::size_t>(replay_runs++)] = PackedRun::pack(run.worker, run.count);
-  replaying = !to_replay.empty();
+    replay[static_cast<std::size_t>(replay_runs++)].store(PackedRun::pack(run.worker, run.count), relaxed);
+  replaying = schedule != Schedule::forced; // past the choices given, the default rule (never the script)
   // Every worker is runnable from the start: the first choice is made once all have checked in,
   // and checking in (which the workers do at the same time) writes nothing but each one's own seat.
   WorkerSet all = 0;
@@ -140,6 +143,50 @@ void Block::log_choice(int worker) noexcept {
   log_runs.store(runs + 1, relaxed);
 }
 
+void Block::log_node(const Decision& decision, int chosen) noexcept {
+  const int n = node_count.load(relaxed);
+  if (n == kMaxExploredNodes) {
+    explored_full.store(true, relaxed);
+    return;
+  }
+  const int current = decision.worker();
+  auto& node = nodes[static_cast<std::size_t>(n)];
+  node.eligible.store(decision.eligible(), relaxed);
+  node.packed.store(static_cast<std::uint32_t>(current + 1) | (decision.eligible(current) ? 1U << 8 : 0U) |
+                        static_cast<std::uint32_t>(chosen + 1) << 16,
+                    relaxed);
+  node_count.store(n + 1, relaxed);
+}
+
+void Block::log_step(int worker, Point point, int tag, const void* object, const StepLabel& label,
+                     bool blocked) noexcept {
+  const int n = step_count.load(relaxed);
+  const auto pack = [&](bool is_blocked) {
+    return static_cast<std::uint64_t>(worker + 1) | static_cast<std::uint64_t>(point) << 8 |
+           static_cast<std::uint64_t>(is_blocked) << 16 | static_cast<std::uint64_t>(label.has_value) << 17 |
+           static_cast<std::uint64_t>(static_cast<std::uint32_t>(tag)) << 32;
+  };
+  if (blocked && n > 0) {
+    // The operation the worker just reached cannot go on: that step becomes its wait.
+    auto& last = step_log[static_cast<std::size_t>(n - 1)];
+    const auto packed = last.packed.load(relaxed);
+    if (packed == pack(false) && last.object.load(relaxed) == object) {
+      last.packed.store(packed | std::uint64_t{1} << 16, relaxed);
+      return;
+    }
+  }
+  if (n == kMaxExploredSteps) {
+    explored_full.store(true, relaxed);
+    return;
+  }
+  auto& step = step_log[static_cast<std::size_t>(n)];
+  step.packed.store(pack(blocked), relaxed);
+  step.object.store(object, relaxed);
+  step.label.store(label.text, relaxed);
+  step.value.store(label.value, relaxed);
+  step_count.store(n + 1, relaxed);
+}
+
 int Block::choose(int worker, Point point, int tag, const Script* script) {
   WorkerSet can_run = eligible();
   if (can_run == 0) {
@@ -176,7 +223,7 @@ int Block::choose(int worker, Point point, int tag, const Script* script) {
     const int fallback = default_choice(decision);
     const int at = replay_at.load(relaxed);
     if (replaying && at < replay_runs) {
-      const auto run = replay[static_cast<std::size_t>(at)];
+      const auto run = replay[static_cast<std::size_t>(at)].load(relaxed);
       const auto used = replay_used.load(relaxed) + 1;
       if (used == PackedRun::count(run)) {
         replay_at.store(at + 1, relaxed);
@@ -198,6 +245,7 @@ int Block::choose(int worker, Point point, int tag, const Script* script) {
       if (!decision.eligible(chosen)) chosen = fallback;
     }
     log_choice(chosen == fallback ? -1 : chosen);
+    if (exploring) log_node(decision, chosen);
   }
   if (seats[static_cast<std::size_t>(chosen)].status.load(relaxed) == Status::spinning)
     set_status(chosen, Status::runnable);
@@ -238,6 +286,23 @@ ControlRecord Block::record() const {
   r.choices_complete = !log_full.load(relaxed);
   r.steps = steps.load(relaxed);
   r.switches = switches.load(relaxed);
+  if (exploring) {
+    for (int i = 0; i < node_count.load(relaxed); ++i) {
+      const auto& node = nodes[static_cast<std::size_t>(i)];
+      const auto packed = node.packed.load(relaxed);
+      r.nodes.push_back({node.eligible.load(relaxed), static_cast<int>(packed & 0xff) - 1, (packed >> 8 & 1) != 0,
+                         static_cast<int>(packed >> 16 & 0xff) - 1});
+    }
+    for (int i = 0; i < step_count.load(relaxed); ++i) {
+      const auto& step = step_log[static_cast<std::size_t>(i)];
+      const auto packed = step.packed.load(relaxed);
+      r.step_log.push_back({static_cast<int>(packed & 0xff) - 1, static_cast<Point>(packed >> 8 & 0xff),
+                            static_cast<int>(static_cast<std::uint32_t>(packed >> 32)), step.object.load(relaxed),
+                            StepLabel{step.label.load(relaxed), step.value.load(relaxed), (packed >> 17 & 1) != 0},
+                            (packed >> 16 & 1) != 0});
+    }
+    r.explored_complete = !explored_full.load(relaxed);
+  }
   return r;
 }
 
@@ -306,15 +371,43 @@ void count_step(Block& b, Point point) noexcept {
   b.spins_in_a_row.store(point == Point::spin ? b.spins_in_a_row.load(relaxed) + 1 : 0, relaxed);
 }
 
-// The calling worker reaches a scheduling point: its seat says where, and the step is counted.
-// Null once it is no longer under control (still_controlled() has dealt with that).
-Seat* arrive(Session& s, Point point, int tag, bool may_stop) {
+// Runs that would go on for ever under control: a spin on an atomic without spin_pause(), and
+// (exploring) a run without progress for too long.
+void check_endless(Session& s, Point point, const void* object) noexcept {
+  Block& b = *s.block;
+  if (point == Point::atomic && b.atomic_worker.load(relaxed) == s.me && b.atomic_object.load(relaxed) == object) {
+    const auto in_a_row = b.atomic_in_a_row.load(relaxed) + 1;
+    b.atomic_in_a_row.store(in_a_row, relaxed);
+    if (in_a_row == kSpinWithoutPause)
+      b.reach_verdict(Verdict::livelock,
+                      fmt::format("worker {} did the same atomic operation {} times in a row while nobody else ran "
+                                  "and nothing got done: a spin loop must call hazardlab::spin_pause() on each turn, "
+                                  "so that the worker it waits for can run (step {})",
+                                  s.me, kSpinWithoutPause, b.steps.load(relaxed)));
+  } else {
+    b.atomic_worker.store(point == Point::atomic ? s.me : -1, relaxed);
+    b.atomic_object.store(object, relaxed);
+    b.atomic_in_a_row.store(1, relaxed);
+  }
+  if (b.exploring && b.steps.load(relaxed) - b.progress_step.load(relaxed) == kExploreStepsWithoutProgress)
+    b.reach_verdict(Verdict::livelock,
+                    fmt::format("no progress in {} steps: the workers kept going without getting anything done",
+                                kExploreStepsWithoutProgress));
+}
+
+// The calling worker reaches a scheduling point: its seat says where, and the step is counted
+// (and, exploring, recorded). Null once it is no longer under control (still_controlled() has
+// dealt with that).
+Seat* arrive(Session& s, Point point, int tag, bool may_stop, const void* object = nullptr, StepLabel label = {},
+             bool blocked = false) {
   if (!still_controlled(s, may_stop)) return nullptr;
   Block& b = *s.block;
   Seat& seat = b.seats[static_cast<std::size_t>(s.me)];
   seat.at.store(point, relaxed);
   seat.tag.store(tag, relaxed);
   count_step(b, point);
+  if (b.exploring) b.log_step(s.me, point, tag, object, label, blocked);
+  check_endless(s, point, object);
   return &seat;
 }
 
@@ -369,6 +462,7 @@ void finish() noexcept {
     seat.at.store(Point::end, relaxed);
     b.set_status(s->me, Status::finished);
     count_step(b, Point::end);
+    if (b.exploring) b.log_step(s->me, Point::end, 0, nullptr, {}, false);
     const int next = b.choose(s->me, Point::end, 0, s->script);
     if (next >= 0) {
       b.switches.store(b.switches.load(relaxed) + 1, relaxed);
@@ -383,9 +477,9 @@ void leave_session() noexcept { t_session = nullptr; }
 
 bool ending() noexcept { return t_session != nullptr && t_session->block->mode.load(relaxed) == Mode::stopping; }
 
-bool point(Point p, const void* /*object*/, int tag, bool may_stop) {
+bool point(Point p, const void* object, int tag, bool may_stop, StepLabel label) {
   Session& s = *t_session;
-  Seat* seat = arrive(s, p, tag, may_stop);
+  Seat* seat = arrive(s, p, tag, may_stop, object, label);
   if (seat == nullptr) return false;
   seat->blocked_on.store(nullptr, relaxed); // whatever it last waited for, it has got
   seat->available.store(nullptr, relaxed);
@@ -395,7 +489,7 @@ bool point(Point p, const void* /*object*/, int tag, bool may_stop) {
 
 bool begin_block(Point p, const void* object, Available available) {
   Session& s = *t_session;
-  Seat* seat = arrive(s, p, 0, true);
+  Seat* seat = arrive(s, p, 0, true, object, {}, /*blocked=*/true);
   if (seat == nullptr) return false;
   seat->blocked_on.store(object, relaxed);
   seat->available.store(available, relaxed);
@@ -449,7 +543,9 @@ void note_progress() noexcept {
   auto& seat = b.seats[static_cast<std::size_t>(s->me)];
   seat.progress.store(seat.progress.load(relaxed) + 1, relaxed);
   b.progress_epoch.store(b.progress_epoch.load(relaxed) + 1, relaxed);
+  b.progress_step.store(b.steps.load(relaxed), relaxed);
   b.spins_in_a_row.store(0, relaxed);
+  b.atomic_in_a_row.store(0, relaxed);
 }
 
 void note_attempt() noexcept {
@@ -582,6 +678,8 @@ std::string_view to_string(Point point) noexcept {
     return "spin";
   case Point::pause:
     return "pause";
+  case Point::atomic:
+    return "atomic";
   case Point::end:
     return "end";
   }
@@ -798,6 +896,30 @@ std::vector<ChoiceRun> decode_choices(std::string_view text, int workers) {
 }
 
 ControlRecord take_control_record() { return std::exchange(t_record, ControlRecord{}); }
+
+namespace {
+std::atomic<bool> g_naming{false};
+std::mutex g_names_mutex;
+std::unordered_map<const void*, std::string> g_names;
+} // namespace
+
+void name_object(const void* object, std::string name) {
+  if (!naming_objects()) return;
+  const std::scoped_lock lock(g_names_mutex);
+  g_names[object] = std::move(name);
+}
+bool naming_objects() noexcept { return g_naming.load(std::memory_order_relaxed); }
+void want_object_names(bool wanted) {
+  g_naming.store(wanted, std::memory_order_relaxed);
+  if (wanted) return;
+  const std::scoped_lock lock(g_names_mutex);
+  g_names.clear();
+}
+std::string object_name(const void* object) {
+  const std::scoped_lock lock(g_names_mutex);
+  const auto it = g_names.find(object);
+  return it == g_names.end() ? std::string() : it->second;
+}
 
 namespace control {
 void keep_record(ControlRecord record) { t_record = std::move(record); }

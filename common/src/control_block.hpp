@@ -4,6 +4,7 @@
 // the one worker that holds the turn. Relaxed on purpose: the scheduler must order nothing that
 // ThreadSanitizer could see (control.hpp says why).
 #include "hazardlab/control.hpp"
+#include "hazardlab/schedule.hpp"
 
 #include <sys/types.h>
 
@@ -43,6 +44,15 @@ inline constexpr int kMaxChoiceRuns = 65'536;
 // Spin loops (spin_pause) that went round this many times per worker with nothing else happening
 // are a livelock too: a correct spin lock hands over within one round.
 inline constexpr std::uint64_t kLivelockAttempts = 100;
+// A worker that does the same atomic operation on the same object this many times in a row, with
+// nothing else happening and no progress, spins without spin_pause(): under control nobody else
+// would ever run.
+inline constexpr std::uint64_t kSpinWithoutPause = 10 * kLivelockAttempts;
+// --schedule explore: a run that makes no progress in this many steps is cut short (livelock, "no
+// progress in N steps"), and so is any run longer than the record below holds.
+inline constexpr std::uint64_t kExploreStepsWithoutProgress = 2'000;
+inline constexpr int kMaxExploredNodes = 4'096;
+inline constexpr int kMaxExploredSteps = 8'192;
 
 struct alignas(64) Seat {
   std::atomic<std::uint32_t> signal{kWait};
@@ -71,8 +81,32 @@ struct PackedRun {
   static std::uint32_t count(std::uint64_t packed) noexcept { return static_cast<std::uint32_t>(packed); }
 };
 
+// A relaxed atomic word of the run's records that is not zeroed when the block is built: every
+// entry is written before it is read (below the record's count), and zeroing the records made
+// every run fault in and clear more than a megabyte, most of an explored run's cost.
+template <class T>
+struct Word {
+  Word() noexcept {} // NOLINT(modernize-use-equals-default): left uninitialized on purpose
+  T load(std::memory_order order) const noexcept { return std::atomic_ref<T>(const_cast<T&>(value)).load(order); }
+  void store(T v, std::memory_order order) noexcept { std::atomic_ref<T>(value).store(v, order); }
+  T value;
+};
+
+// An explored run's choice point and step (written by whoever holds the turn).
+struct PackedNode {
+  Word<WorkerSet> eligible;
+  Word<std::uint32_t> packed; // current + 1, current eligible, chosen + 1
+};
+struct PackedStep {
+  Word<std::uint64_t> packed; // worker, point, blocked, has value, tag
+  Word<const void*> object;
+  Word<const char*> label;
+  Word<std::int64_t> value;
+};
+
 struct Block {
-  Block(int workers, const std::vector<ChoiceRun>& to_replay);
+  // forced: the lab's script chooses; replay and explore: the choices given, then the default rule.
+  Block(int workers, const std::vector<ChoiceRun>& to_replay, Schedule schedule = Schedule::forced);
 
   // --- the scheduler, run by the worker holding the turn ---
   // Chooses who runs next after `worker` reached `point` (its seat already says where it is and
@@ -83,6 +117,9 @@ struct Block {
   void set_status(int worker, Status status) noexcept;
   void reach_verdict(Verdict verdict, const std::string& message) noexcept;
   void log_choice(int worker) noexcept;
+  // --schedule explore's record.
+  void log_node(const Decision& decision, int chosen) noexcept;
+  void log_step(int worker, Point point, int tag, const void* object, const StepLabel& label, bool blocked) noexcept;
   // The eligible workers that are not waiters woken for what has been taken again since.
   WorkerSet ready(WorkerSet eligible) const noexcept;
 
@@ -105,6 +142,11 @@ struct Block {
   std::atomic<std::uint64_t> choices{0};        // points with more than one eligible worker
   std::atomic<std::uint64_t> switches{0};
   std::atomic<std::uint64_t> progress_epoch{0};
+  std::atomic<std::uint64_t> progress_step{0}; // the step of the last progress
+  // The run of identical atomic operations going on (see kSpinWithoutPause).
+  std::atomic<int> atomic_worker{-1};
+  std::atomic<const void*> atomic_object{nullptr};
+  std::atomic<std::uint64_t> atomic_in_a_row{0};
   std::atomic<std::int64_t> virtual_now{0}; // µs
   std::atomic<WorkerSet> runnable{0};
   std::atomic<WorkerSet> spinning{0};
@@ -114,14 +156,23 @@ struct Block {
   // --schedule replay: the runs to follow (written before any worker exists), and where we are.
   int replay_runs = 0;
   bool replaying = false;
-  std::array<std::uint64_t, kMaxChoiceRuns> replay{};
+  std::array<Word<std::uint64_t>, kMaxChoiceRuns> replay{};
   std::atomic<int> replay_at{0};
   std::atomic<std::uint32_t> replay_used{0};
 
   // The choices made, run-length encoded.
-  std::array<std::atomic<std::uint64_t>, kMaxChoiceRuns> log{};
+  std::array<Word<std::uint64_t>, kMaxChoiceRuns> log{};
   std::atomic<int> log_runs{0};
   std::atomic<bool> log_full{false};
+
+  // --schedule explore: the run follows its replay, then the default rule (never a script), and
+  // records every choice point and every step.
+  bool exploring = false;
+  std::array<PackedNode, kMaxExploredNodes> nodes{};
+  std::atomic<int> node_count{0};
+  std::array<PackedStep, kMaxExploredSteps> step_log{};
+  std::atomic<int> step_count{0};
+  std::atomic<bool> explored_full{false};
 
   std::array<Seat, kMaxWorkers> seats{};
 };

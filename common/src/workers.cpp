@@ -347,7 +347,7 @@ WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const 
                           const RunOptions& options) {
   HeapShared<Board<ThreadForm>> board(workers);
   ControlHolder<ThreadForm> control_holder;
-  if (options.controlled()) control_holder.emplace(workers, options.replay);
+  if (options.controlled()) control_holder.emplace(workers, options.replay, options.schedule);
   control::Block* const control = control_of<ThreadForm>(control_holder);
   const Script* const script = &options.script;
   // Heap-allocated so that, like the board, it can be left to abandoned threads (see below).
@@ -562,7 +562,8 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
   std::fflush(nullptr); // or each child would flush a copy of the parent's buffered output
   MappedShared<Board<ProcessForm>> board(workers);
   ControlHolder<ProcessForm> control_holder;
-  if (options.controlled()) control_holder.emplace(workers, options.replay); // mapped before the forks
+  if (options.controlled())
+    control_holder.emplace(workers, options.replay, options.schedule); // mapped before the forks
   control::Block* const control = control_of<ProcessForm>(control_holder);
   timeline::Recording recording(workers, timeline::requested()); // mapped before the forks
   SignalGuard signals;

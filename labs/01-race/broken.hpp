@@ -21,9 +21,9 @@ struct Broken {
     // synchronization: ThreadSanitizer and Helgrind still see the plain, unordered accesses of a
     // data race, which is the point.
     volatile std::uint64_t& counter = state.counter;
-    const std::uint64_t seen = counter; // 1. read
-    worker.hazard_point();              // 2. the window: another worker may read the same value
-    counter = seen + 1;                 // 3. write, overwriting whatever was written meanwhile
+    const std::uint64_t seen = counter;        // 1. read
+    worker.hazard_point("read counter", seen); // 2. the window: another worker may read the same value
+    counter = seen + 1;                        // 3. write, overwriting whatever was written meanwhile
   }
 
   static std::uint64_t count(const State& state) { return state.counter; }
@@ -47,7 +47,7 @@ struct BrokenPrivateMutex {
   static void increment(State& state, hazardlab::Worker& worker) {
     std::scoped_lock lock(state.mutex);
     const std::uint64_t seen = state.counter;
-    worker.hazard_point();
+    worker.hazard_point("read counter", seen);
     state.counter = seen + 1;
   }
 

@@ -8,7 +8,10 @@
 // ThreadSanitizer (make tsan LAB=race ARGS='--variant exercise').
 //
 // Form is ThreadForm or ProcessForm (common/include/hazardlab/forms.hpp): Form::Mutex is a mutex
-// that works in that form. Keep the hazard point where it is: a correct fix survives it.
+// that works in that form, and Form::Atomic<T> an atomic that the scheduler sees (each operation a
+// scheduling point, so --schedule explore can run another worker between any two of them). Keep
+// the hazard point where it is: a correct fix survives it. Prove it on every interleaving:
+//   make run LAB=race ARGS='--variant exercise --schedule explore'
 #include "hazardlab/workers.hpp"
 
 #include <cstdint>
@@ -25,9 +28,9 @@ struct Exercise {
   static void increment(State& state, hazardlab::Worker& worker) {
     // TODO(2): the three steps below must happen as one, with no other worker in between.
     volatile std::uint64_t& counter = state.counter;
-    const std::uint64_t seen = counter; // read
-    worker.hazard_point();              // the window where another worker gets in
-    counter = seen + 1;                 // write
+    const std::uint64_t seen = counter;        // read
+    worker.hazard_point("read counter", seen); // the window where another worker gets in
+    counter = seen + 1;                        // write
   }
 
   static std::uint64_t count(const State& state) { return state.counter; }

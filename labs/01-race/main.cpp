@@ -10,6 +10,10 @@ int main(int argc, char** argv) {
     app.add_option("--iterations", params.iterations, "increments per worker")
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000}));
   };
+  // Every interleaving of 2 workers × 2 increments, unless asked for more.
+  lab.explore_sizes = [&params](const CLI::App& app) {
+    if (app.count("--iterations") == 0) params.iterations = 2;
+  };
   lab.variants = race::variants(params);
   return hazardlab::lab_main(lab, argc, argv);
 }

@@ -13,7 +13,8 @@ struct Broken {
     auto first_lock = s.locks[first];
     auto second_lock = s.locks[second];
     std::lock_guard hold_first(first_lock);
-    worker.hazard_point(); // forced: every worker holds its first lock before any takes its second
+    // Forced: every worker holds its first lock before any takes its second.
+    worker.hazard_point("holding the first lock");
     std::lock_guard hold_second(second_lock);
     work();
   }

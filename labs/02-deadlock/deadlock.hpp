@@ -147,12 +147,12 @@ hazardlab::WorkerBody bank_worker(State<Form>* s, const Params& params, const ha
           if (forced && t == 1) {
             from = (2 * worker.id()) % accounts;
             to = (2 * worker.id() + 1) % accounts;
-            worker.scheduling_point(kBeforeSecondUnit);
+            worker.scheduling_point(kBeforeSecondUnit, "start transfer 2");
           }
           const std::int64_t sum = amount(random);
           Variant::with_both(*s, from, to, worker, [&] {
             const Inside<Form> inside(*s);
-            if (t == 1) worker.scheduling_point(kInsideSecondUnit);
+            if (t == 1) worker.scheduling_point(kInsideSecondUnit, "move the money of transfer 2");
             s->balance[from] -= sum;
             s->balance[to] += sum;
           });
@@ -172,10 +172,10 @@ hazardlab::WorkerBody philosopher(State<Form>* s, const Params& params, const ha
     const int left = me;
     const int right = (me + 1) % seats;
     for (std::uint64_t m = 0; m < meals; ++m) {
-      if (m == 1) worker.scheduling_point(kBeforeSecondUnit);
+      if (m == 1) worker.scheduling_point(kBeforeSecondUnit, "sit down for meal 2");
       Variant::with_both(*s, left, right, worker, [&] {
         const Inside<Form> inside(*s);
-        if (m == 1) worker.scheduling_point(kInsideSecondUnit);
+        if (m == 1) worker.scheduling_point(kInsideSecondUnit, "eat meal 2");
         s->eating[me] = true;
         if (s->eating[(me + 1) % seats] || s->eating[(me + seats - 1) % seats]) ++s->neighbours_ate_together;
         s->eating[me] = false;

@@ -6,7 +6,8 @@
 //   make run LAB=deadlock ARGS='--variant exercise --schedule forced --scenario philosophers --form process'
 // then change how the two locks are taken so that no cycle of waiting workers can form. Every
 // transfer must still move its money and every philosopher must still eat holding both forks.
-// Keep the hazard point: a correct fix survives it.
+// Keep the hazard point: a correct fix survives it. Prove it on every interleaving:
+//   make run LAB=deadlock ARGS='--variant exercise --schedule explore'
 #include "deadlock.hpp"
 
 #include <mutex>
@@ -22,7 +23,7 @@ struct Exercise {
     auto first_lock = s.locks[first];
     auto second_lock = s.locks[second];
     std::lock_guard hold_first(first_lock);
-    worker.hazard_point(); // the window where every other worker grabs its first lock too
+    worker.hazard_point("holding the first lock"); // the window where every other worker grabs its first lock too
     // TODO(2): or take both at once, with something that never holds one while waiting for the
     // other.
     std::lock_guard hold_second(second_lock);

@@ -9,7 +9,8 @@
 // --schedule forced the workers take turns at every step, so everybody takes its first resource
 // before anyone tries a second, and everybody who pauses just as long comes back together. A fix
 // has to make them stop coming back together (worker.pause_for is the pause the schedule sees), or
-// stop needing to give way at all.
+// stop needing to give way at all. Then prove it on every interleaving:
+//   make run LAB=livelock ARGS='--variant exercise --schedule explore'
 #include "livelock.hpp"
 
 namespace livelock {

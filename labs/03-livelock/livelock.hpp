@@ -33,6 +33,11 @@ namespace livelock {
 struct Params {
   std::uint64_t units = 1'000;         // per worker
   std::chrono::microseconds pause{50}; // the polite pause after a failed try
+  // How long each step of a polite attempt takes (--reach-us): reaching for the second resource,
+  // and seeing that it is busy. 0: no time at all. --schedule explore takes 1 µs, so that at those
+  // steps the other worker runs as it would on a second core, without a preemption: a preemption
+  // bound could never show an endless lockstep that needs one every round.
+  std::chrono::microseconds reach{0};
 };
 
 // --schedule forced: the script that decides who runs (hazardlab/control.hpp). Until every worker
@@ -54,10 +59,11 @@ inline hazardlab::Script forced_script() {
 
 template <class Form>
 struct State {
-  State(int workers, const Params& params) : resources("resource", workers), pause(params.pause) {}
+  State(int workers, const Params& params) : resources("resource", workers), pause(params.pause), reach(params.reach) {}
 
   hazardlab::TracedLocks<Form> resources; // resource w is worker w's first and worker w - 1's second
   std::chrono::microseconds pause;        // the same fixed pause for everyone (--pause-us)
+  std::chrono::microseconds reach;        // each polite step's own time (--reach-us)
   std::array<std::uint64_t, hazardlab::kMaxTracedLocks> uses{}; // uses[r] guarded by resources[r]
   std::atomic<std::uint64_t> units_without_both{0};             // must stay 0
 };
@@ -70,8 +76,12 @@ bool try_both_politely(State<Form>& s, int first, int second, hazardlab::Worker&
   auto second_resource = s.resources[second];
   worker.attempted();
   std::unique_lock hold_first(first_resource);
+  if (s.reach.count() > 0) worker.pause_for(s.reach); // reaching for the second takes a moment
   std::unique_lock hold_second(second_resource, std::try_to_lock);
-  if (!hold_second) return false; // polite: hold_first gives the first back on the way out
+  if (!hold_second) {
+    if (s.reach.count() > 0) worker.pause_for(s.reach); // and so does seeing that it is busy
+    return false;                                       // polite: hold_first gives the first back on the way out
+  }
   work();
   return true;
 }

@@ -16,7 +16,20 @@ int main(int argc, char** argv) {
            "--pause-us", [&params](int us) { params.pause = std::chrono::microseconds(us); },
            "the fixed pause after a failed try, in microseconds (default 50); the back-off's first step")
         ->check(CLI::Range(1, 100'000));
+    app.add_option_function<int>(
+           "--reach-us", [&params](int us) { params.reach = std::chrono::microseconds(us); },
+           "how long each step of a polite attempt takes (reach for the second resource, see it busy), in "
+           "microseconds (default 0; --schedule explore: 1)")
+        ->check(CLI::Range(0, 100'000));
   };
+  // Every interleaving of 2 workers × 2 units, unless asked for more; each polite step a pause.
+  lab.explore_sizes = [&params](const CLI::App& app) {
+    if (app.count("--units") == 0) params.units = 2;
+    if (app.count("--reach-us") == 0) params.reach = std::chrono::microseconds(1);
+  };
+  lab.explore_note = "a run that gets nothing done in 2,000 steps is called a livelock (it cannot run for ever "
+                     "here); each polite step is a pause (--reach-us, 1 µs unless given), where the other worker "
+                     "runs as on a second core";
   lab.variants = livelock::variants(params);
   return hazardlab::lab_main(lab, argc, argv);
 }

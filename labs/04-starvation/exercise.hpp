@@ -13,9 +13,13 @@
 //
 // Turn: if a worker joins your lock's queue later than when it asks (it draws a ticket, say),
 // call turn.in_line() at that moment: the lab counts as overtaking it every entry from then on.
+//
+// Then check exclusion on every interleaving of a small run (fairness cannot be explored):
+//   make run LAB=starvation ARGS='--variant exercise --schedule explore --scenario greedy'
 #include "starvation.hpp"
 
 #include <atomic>
+#include <cstdint>
 
 namespace starvation {
 
@@ -41,9 +45,10 @@ struct Exercise {
   struct Lock {
     typename Form::Mutex mutex;
     // TODO(4): a mutex hands nothing over on unlock. What would serve the workers in the order
-    // they asked? (Two counters, as at a deli counter, are enough; std::atomic works across
-    // processes too, when it is lock-free. A loop that waits by spinning calls
-    // hazardlab::spin_pause() on each turn, so that the worker it waits for gets to run.)
+    // they asked? (Two counters, as at a deli counter, are enough: make them
+    // typename Form::template Atomic<std::uint32_t>, an atomic that works across processes and
+    // that --schedule explore sees. A loop that waits by spinning calls hazardlab::spin_pause() on
+    // each turn, so that the worker it waits for gets to run.)
 
     void lock(Turn& /*turn*/) { mutex.lock(); }
     void unlock() { mutex.unlock(); }

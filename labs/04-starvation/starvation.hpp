@@ -149,7 +149,12 @@ struct alignas(64) Tally {
 // fairness are counted in it; after it, the others finish alone, which says nothing about
 // fairness.
 //
-// A worker was starved when both of these hold (judge() checks them):
+// What the lab promises, and judges: no writer starves (readers-writers), and no worker starves
+// (greedy). Readers are not promised a fair share among themselves: the classic no-starve
+// solution, the reference, bounds only a writer's wait (a reader woken at the turnstile may be
+// passed by a reader that is still running, on the OS's semaphores, which are not FIFO), so a
+// reader's numbers are shown but never judged.
+// A writer (or, greedy, any worker) was starved when both of these hold (judge() checks them):
 //  - it got less than a tenth of an equal share of the window's operations (usually none), and
 //  - in one of its waits it was overtaken at least once by every other worker's worth of entries
 //    (overtaken ≥ the number of workers): more than a first-come, first-served lock ever allows.
@@ -291,7 +296,7 @@ private:
     if (s_.writers_inside.load() > 0) s_.not_excluded.fetch_add(1, std::memory_order_relaxed);
     me_.reader_entry.store(s_.reader_entries.fetch_add(1, std::memory_order_relaxed), std::memory_order_relaxed);
     me_.read_sum += s_.value; // a read the lock must keep apart from every write
-    worker_.scheduling_point(kReading);
+    worker_.scheduling_point(kReading, "reading");
     spin_for(kReadSection);
     s_.readers_inside.fetch_sub(1);
   }
@@ -300,7 +305,8 @@ private:
     if (s_.writers_inside.fetch_add(1) > 0 || s_.readers_inside.load() > 0)
       s_.not_excluded.fetch_add(1, std::memory_order_relaxed);
     ++s_.value; // the write the lock must keep to itself
-    if (params_.scenario == Scenario::greedy && worker_.id() == 0) worker_.scheduling_point(kInsideTurn);
+    if (params_.scenario == Scenario::greedy && worker_.id() == 0)
+      worker_.scheduling_point(kInsideTurn, "inside its turn");
     spin_for(params_.scenario == Scenario::greedy ? kTurnSection : kWriteSection);
     s_.writers_inside.fetch_sub(1);
   }
@@ -337,14 +343,14 @@ hazardlab::WorkerBody readers_writers_worker(State<Form, LockType>* s, const Par
     if (is_reader(params, worker.id())) {
       for (std::uint64_t op = 0; op < params.ops; ++op) {
         operations.read_once();
-        worker.scheduling_point(kOwnWork);
+        worker.scheduling_point(kOwnWork, "own work");
         spin_for(kReaderOwnWork);
       }
     } else {
-      worker.scheduling_point(kWriterArrives);
+      worker.scheduling_point(kWriterArrives, "arrives");
       for (std::uint64_t op = 0; op < params.ops; ++op) {
         operations.write_once();
-        worker.scheduling_point(kOwnWork);
+        worker.scheduling_point(kOwnWork, "own work");
         spin_for(kWriterOwnWork);
       }
     }
@@ -360,7 +366,7 @@ hazardlab::WorkerBody greedy_worker(State<Form, LockType>* s, const Params& para
     for (std::uint64_t op = 0; op < params.ops; ++op) {
       operations.write_once(); // a turn: the lock to itself, like a write
       if (greedy) continue;    // the greedy worker asks again at once
-      worker.scheduling_point(kOwnWork);
+      worker.scheduling_point(kOwnWork, "own work");
       spin_for(kRivalOwnWork);
     }
   };
@@ -447,7 +453,18 @@ hazardlab::RunResult judge(const Params& params, const hazardlab::RunContext& co
   using hazardlab::counted;
   using hazardlab::grouped;
   const auto names = names_of(params, context.workers);
-  if (auto unfinished = hazardlab::unfinished_run(report, names)) return std::move(*unfinished);
+  if (auto unfinished = hazardlab::unfinished_run(report, names)) {
+    // A lock that let two in at once and then stopped (a ticket drawn twice leaves a number nobody
+    // holds): the first is the cause, and the one to show.
+    const auto let_in = s.not_excluded.load();
+    if (let_in == 0 || unfinished->verdict != hazardlab::Verdict::stuck) return std::move(*unfinished);
+    unfinished->verdict = hazardlab::Verdict::hazard;
+    unfinished->kind = "not-excluded";
+    unfinished->summary = fmt::format("{} found someone inside that the lock should have kept out; then {}",
+                                      hazardlab::counted(let_in, "entry", "entries"), unfinished->summary);
+    unfinished->metrics["not_excluded"] = let_in;
+    return std::move(*unfinished);
+  }
 
   hazardlab::RunResult result;
   result.elapsed_ms = report.elapsed_ms;
@@ -462,6 +479,8 @@ hazardlab::RunResult judge(const Params& params, const hazardlab::RunContext& co
   const double jain = jain_index(in_window);
   const double throughput = window_ms > 0 ? static_cast<double>(window_ops) / (window_ms / 1e3) : 0;
 
+  // Explored runs are short and end: fairness needs infinite runs, so only exclusion is judged there.
+  const bool judges_fairness = context.schedule != hazardlab::Schedule::explore;
   std::vector<int> starved;
   auto& per_worker = result.metrics["workers"] = nlohmann::ordered_json::array();
   for (int w = 0; w < context.workers; ++w) {
@@ -470,8 +489,9 @@ hazardlab::RunResult judge(const Params& params, const hazardlab::RunContext& co
         window_ops > 0 ? 100.0 * static_cast<double>(t.ops_in_window) / static_cast<double>(window_ops) : 0;
     const double longest_ms = static_cast<double>(t.longest_wait_ns) / 1e6;
     const double p50_ms = t.waits.quantile_ns(0.50) / 1e6, p99_ms = t.waits.quantile_ns(0.99) / 1e6;
-    const bool was_starved =
-        t.ops_in_window * 10 * in_window.size() < window_ops && t.most_overtakes >= in_window.size();
+    const bool promised = !is_reader(params, w); // see Window: a reader's share is not promised
+    const bool was_starved = judges_fairness && promised && t.ops_in_window * 10 * in_window.size() < window_ops &&
+                             t.most_overtakes >= in_window.size();
     if (was_starved) starved.push_back(w);
     per_worker.push_back({{"worker", w},
                           {"name", names[w]},
@@ -529,6 +549,10 @@ hazardlab::RunResult judge(const Params& params, const hazardlab::RunContext& co
         grouped(t.ops_in_window), counted(window_ops, "op", "ops"), window_ms,
         counted(t.most_overtakes, "time", "times"), how_long,
         starved.size() > 1 ? fmt::format(" ({} starved)", counted(starved.size(), "worker", "workers")) : "");
+  } else if (!judges_fairness) {
+    result.summary = fmt::format("every entry found the room as the lock promised: {} (fairness is not judged "
+                                 "when exploring)",
+                                 counted(ops, "op", "ops"));
   } else {
     // Not starved is not fair: say who was served least, and how far it was passed over.
     const int least = static_cast<int>(std::ranges::min_element(in_window) - in_window.begin());
@@ -542,11 +566,25 @@ hazardlab::RunResult judge(const Params& params, const hazardlab::RunContext& co
   return result;
 }
 
+// Names, in an explored schedule's table, the parts of a lock that the kit's variants call by these
+// names (a student's other parts show by kind: "semaphore 2").
+template <class LockType>
+void name_parts(const LockType& lock) {
+  if (!hazardlab::naming_objects()) return;
+  if constexpr (requires { lock.room; }) hazardlab::name_object(&lock.room, "room");
+  if constexpr (requires { lock.turnstile; }) hazardlab::name_object(&lock.turnstile, "turnstile");
+  if constexpr (requires { lock.readers.mutex; }) hazardlab::name_object(&lock.readers.mutex, "lightswitch");
+  if constexpr (requires { lock.mutex; }) hazardlab::name_object(&lock.mutex, "mutex");
+  if constexpr (requires { lock.next_ticket; }) hazardlab::name_object(&lock.next_ticket, "next_ticket");
+  if constexpr (requires { lock.now_serving; }) hazardlab::name_object(&lock.now_serving, "now_serving");
+}
+
 template <class Form, class Variant>
 hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& context) {
   if (params.scenario == Scenario::greedy) {
     if constexpr (requires { typename Variant::Lock; }) {
       auto state = hazardlab::place<Form, GreedyState<Form, Variant>>();
+      name_parts(state->lock);
       const auto report = hazardlab::run_workers<Form>(context.workers, context.timeout,
                                                        greedy_worker<Form>(state.get(), params, context),
                                                        context.run_options(greedy_script(state.get())));
@@ -555,6 +593,7 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
   } else {
     if constexpr (requires { typename Variant::ReadersWriterLock; }) {
       auto state = hazardlab::place<Form, ReadersWritersState<Form, Variant>>();
+      name_parts(state->lock);
       const auto report = hazardlab::run_workers<Form>(
           context.workers, context.timeout, readers_writers_worker<Form>(state.get(), params, context),
           context.run_options(readers_writers_script(state.get(), params)));

@@ -14,7 +14,8 @@ struct BrokenNoMutex {
   static void put(State<Form>& s, Item item, hazardlab::Worker& worker) {
     s.empty_slots.acquire();
     const int slot = s.ring.in;
-    worker.hazard_point(); // forced: every producer has read the same `in` before any writes it
+    // Forced: every producer has read the same `in` before any writes it.
+    worker.hazard_point("read in", slot);
     s.ring.put_at(slot, item);
     s.ring.in = (slot + 1) % s.ring.capacity;
     s.filled_slots.release();
@@ -22,7 +23,8 @@ struct BrokenNoMutex {
   static std::optional<Item> take(State<Form>& s, hazardlab::Worker& worker) {
     s.filled_slots.acquire();
     const int slot = s.ring.out;
-    worker.hazard_point(); // forced: every consumer has read the same `out` before any writes it
+    // Forced: every consumer has read the same `out` before any writes it.
+    worker.hazard_point("read out", slot);
     const Item item = s.ring.take_from(slot);
     s.ring.out = (slot + 1) % s.ring.capacity;
     s.empty_slots.release();

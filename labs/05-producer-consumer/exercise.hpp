@@ -7,7 +7,8 @@
 // then make it correct with any number of producers and consumers and any capacity. Keep the
 // semaphores and keep the hazard points: a correct fix survives them. The grader also checks
 // that the consumers stop once production has ended, and that you did not trade the hazard for
-// a freeze (broken-mutex-first shows how that happens).
+// a freeze (broken-mutex-first shows how that happens). Prove it on every interleaving:
+//   make run LAB=prodcons ARGS='--variant exercise --schedule explore'
 #include "prodcons.hpp"
 
 #include <mutex>
@@ -23,7 +24,8 @@ struct Exercise {
     // while one producer runs them? Which of the State's members gives you that, and where must it
     // start and end so that nobody ever sleeps on a semaphore while holding it?
     const int slot = s.ring.in;
-    worker.hazard_point(); // the window: another producer may read the same `in` right now
+    // The window: another producer may read the same `in` right now.
+    worker.hazard_point("read in", slot);
     s.ring.put_at(slot, item);
     s.ring.in = (slot + 1) % s.ring.capacity;
     s.filled_slots.release();
@@ -32,7 +34,8 @@ struct Exercise {
     s.filled_slots.acquire();
     // TODO(2): the same question for the consumers and `out`.
     const int slot = s.ring.out;
-    worker.hazard_point(); // the window: another consumer may read the same `out` right now
+    // The window: another consumer may read the same `out` right now.
+    worker.hazard_point("read out", slot);
     const Item item = s.ring.take_from(slot);
     s.ring.out = (slot + 1) % s.ring.capacity;
     s.empty_slots.release();

@@ -17,6 +17,7 @@
 //                                                           item: production has ended
 // and optionally `static constexpr const char* why_it_fails`, a line added to a failed run.
 #include "hazardlab/cli.hpp"
+#include "hazardlab/control.hpp"
 #include "hazardlab/traced_lock.hpp"
 #include "hazardlab/workers.hpp"
 
@@ -347,17 +348,28 @@ hazardlab::Script forced_script(const State<Form>* s, int producers) {
   };
 }
 
+// The workers by role: producers first, then consumers ("producer 0", …, "consumer 0", …).
+inline std::vector<std::string> worker_names(const Params& params, int workers) {
+  std::vector<std::string> names;
+  for (int w = 0; w < workers; ++w)
+    names.push_back(w < params.producers ? fmt::format("producer {}", w)
+                                         : fmt::format("consumer {}", w - params.producers));
+  return names;
+}
+
 template <class Form, class Variant>
 hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& context) {
   const int workers = params.producers + params.consumers;
   std::vector<int> producer_ids, consumer_ids;
-  std::vector<std::string> names;
-  for (int w = 0; w < workers; ++w) {
-    const bool producer = w < params.producers;
-    (producer ? producer_ids : consumer_ids).push_back(w);
-    names.push_back(producer ? fmt::format("producer {}", w) : fmt::format("consumer {}", w - params.producers));
-  }
+  for (int w = 0; w < workers; ++w)
+    (w < params.producers ? producer_ids : consumer_ids).push_back(w);
+  const std::vector<std::string> names = worker_names(params, workers);
   auto state = hazardlab::place<Form, State<Form>>(params, producer_ids, consumer_ids);
+  // What an explored schedule's table calls fixed-condvar's primitives (the traced ones name
+  // themselves).
+  hazardlab::name_object(&state->condvar_mutex, "buffer mutex");
+  hazardlab::name_object(&state->not_full, "not full");
+  hazardlab::name_object(&state->not_empty, "not empty");
   auto times_consumed = hazardlab::place_array<Form, std::atomic<std::uint32_t>>(params.items);
 
   std::array<std::uint64_t, hazardlab::kMaxWorkers> first{}; // the tally's index of each producer's item 0

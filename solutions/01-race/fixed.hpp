@@ -21,7 +21,7 @@ struct FixedMutex {
   static void increment(State& state, hazardlab::Worker& worker) {
     std::scoped_lock lock(state.mutex);
     const std::uint64_t seen = state.counter;
-    worker.hazard_point();
+    worker.hazard_point("read counter", seen);
     state.counter = seen + 1;
   }
 
@@ -29,16 +29,14 @@ struct FixedMutex {
 };
 
 // One indivisible read-modify-write. A lock-free atomic works on the memory itself, not on
-// anything private to a process, so it is valid in a shared mapping too. Relaxed order is
+// anything private to a process, so it is valid in a shared mapping too (Form::Atomic is
+// std::atomic, lock-free, with a scheduling point before each operation). Relaxed order is
 // enough: nothing else is published through the counter, and the final read comes after the
 // workers are joined or reaped.
 template <class Form>
 struct FixedAtomic {
-  static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
-                "only a lock-free atomic is address-free, and so valid across processes");
-
   struct State {
-    std::atomic<std::uint64_t> counter{0};
+    typename Form::template Atomic<std::uint64_t> counter{0};
   };
 
   static void increment(State& state, hazardlab::Worker& worker) {

@@ -31,7 +31,7 @@ struct FixedLockAll {
   static void with_both(State<Form>& s, int first, int second, hazardlab::Worker& worker, Work work) {
     auto first_lock = s.locks[first];
     auto second_lock = s.locks[second];
-    worker.hazard_point();
+    worker.hazard_point("take both locks");
     std::scoped_lock both(first_lock, second_lock);
     work();
   }

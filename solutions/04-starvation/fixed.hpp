@@ -3,6 +3,7 @@
 #include "starvation.hpp"
 
 #include "hazardlab/control.hpp"
+#include "hazardlab/forms.hpp"
 
 #include <atomic>
 #include <cstdint>
@@ -44,15 +45,16 @@ struct FixedTurnstile {
 
 // Greedy: a FIFO ticket lock, two counters like a deli counter's. A worker draws the next ticket
 // and waits until its number is served; unlocking serves the next number. Whoever asked first gets
-// in first, so a waiting worker is overtaken by fewer than all the others, once each. Lock-free
-// std::atomic works across processes in shared memory, so one lock serves both forms.
+// in first, so a waiting worker is overtaken by fewer than all the others, once each. The counters
+// are Form::Atomic: std::atomic (lock-free, so it works across processes in shared memory, and one
+// lock serves both forms) with a scheduling point before each operation, so --schedule explore
+// tries every other worker between any two of them. Drawing the ticket must be one fetch_add: a
+// load and then a store lets two workers draw the same ticket and both get in.
 template <class Form>
 struct FixedTicket {
   struct Lock {
-    static_assert(std::atomic<std::uint32_t>::is_always_lock_free,
-                  "a ticket lock in shared memory needs lock-free atomics");
-    std::atomic<std::uint32_t> next_ticket{0};
-    std::atomic<std::uint32_t> now_serving{0};
+    typename Form::template Atomic<std::uint32_t> next_ticket{0};
+    typename Form::template Atomic<std::uint32_t> now_serving{0};
 
     void lock(Turn& turn) {
       const std::uint32_t mine = next_ticket.fetch_add(1, std::memory_order_relaxed);
@@ -61,7 +63,7 @@ struct FixedTicket {
       while (now_serving.load(std::memory_order_acquire) != mine)
         hazardlab::spin_pause(); // lets the holder run (on 2 cores it may need this CPU to finish)
     }
-    void unlock() { now_serving.store(now_serving.load(std::memory_order_relaxed) + 1, std::memory_order_release); }
+    void unlock() { now_serving.fetch_add(1, std::memory_order_release); }
   };
 };
 

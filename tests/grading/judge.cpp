@@ -149,6 +149,16 @@ std::string tsan_summary(const std::string& err) {
 }
 
 std::string histogram_text(const Json& report) {
+  if (report.contains("explore") && report["explore"].is_object()) {
+    // --schedule explore: the outcomes over every schedule it ran.
+    const Json& explore = report["explore"];
+    std::vector<std::string> parts;
+    if (explore.contains("histogram"))
+      for (auto it = explore["histogram"].begin(); it != explore["histogram"].end(); ++it)
+        parts.push_back(fmt::format("{} in {}", it.key(), it.value().get<std::uint64_t>()));
+    return fmt::format("{} of {} schedules explored ({})", fmt::join(parts, ", "), explore.value("schedules", 0),
+                       explore.value("exhausted", false) ? "exhausted" : "not exhausted");
+  }
   if (!report.contains("histogram")) return fmt::format("{} (1 trial)", report.value("outcome", "?"));
   std::vector<std::string> parts;
   for (auto it = report["histogram"].begin(); it != report["histogram"].end(); ++it)
@@ -260,9 +270,22 @@ Verdict judge(const LabChecks& lab, const Check& check, const Setup& setup) {
     }
     verdict.lines.push_back(histogram_text(report));
     const std::string outcome = report.value("outcome", "");
-    if (outcome != "correct") {
+    const bool explored = report.contains("explore") && report["explore"].is_object();
+    if (outcome != "correct" && explored) {
+      // The shortest failing schedule, and how to watch it again.
+      const Json& explore = report["explore"];
+      const Json failing = explore.value("shortest_failing", Json::object());
+      verdict.why = fmt::format("{}: {} in schedule {} of {} explored: {} (replay: {})", where, outcome,
+                                failing.value("schedule", 0), explore.value("schedules", 0),
+                                report.value("summary", ""), failing.value("replay", "?"));
+    } else if (outcome != "correct") {
       verdict.why = fmt::format("{}, trial {} of {}: {}: {}", where, report.value("trial", 1),
                                 report.value("trials", 1), outcome, report.value("summary", ""));
+    } else if (explored && !report["explore"].value("exhausted", false)) {
+      // "Every interleaving" means every one: a space not run to its end proves nothing.
+      verdict.why = fmt::format("{}: correct in each of the {} schedules explored, but the space within the "
+                                "bound was not exhausted (--max-schedules reached, or a run left control)",
+                                where, report["explore"].value("schedules", 0));
     } else if (done.exit_status != kExitCorrect) {
       verdict.why =
           fmt::format("{}: exit status {} after a correct run: {}", where, done.exit_status, last_line(done.err));

@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace {
@@ -163,7 +164,7 @@ TEST(GradingSubmission, ALabThatDoesNotCompileCostsOnlyItsOwnPointsAndOneLockCos
   std::map<std::string, std::string> output; // check -> its output
   for (const auto& test : results.at("tests"))
     output[test.at("name")] = test.at("output");
-  ASSERT_EQ(output.size(), 7u);
+  ASSERT_EQ(output.size(), 9u); // race 4 checks, deadlock 5
   for (const auto& [name, text] : output) {
     if (name.starts_with("race: ")) {
       EXPECT_TRUE(text.starts_with("failed: did not compile: labs/01-race/exercise.hpp:")) << text;
@@ -178,6 +179,88 @@ TEST(GradingSubmission, ALabThatDoesNotCompileCostsOnlyItsOwnPointsAndOneLockCos
   EXPECT_TRUE(parallel.starts_with("failed: ")) << parallel;
   EXPECT_NE(parallel.find("correct, but most_at_once was 1 (at least 2 needed)"), std::string::npos) << parallel;
   EXPECT_EQ(results.at("score"), 60);
+}
+
+} // namespace
+
+namespace {
+
+// Three realistic lab 04 submissions, through make grade's whole path (one tree, built once, each
+// submission's exercise laid over it in turn; the plain build only, so the TSan check fails for
+// want of a build, 25 points, asserted too):
+//  - fifo-turnstile: a FIFO lock from the form's mutex, condition variable and two counters, and
+//    the reference's turnstile. Correct: every check but TSan's passes. (It once scored 70 of 100,
+//    because a reader starved in one natural trial; the lab promises writers their turn, not
+//    readers a fair share, as its reference does.)
+//  - ticket-load-store: a ticket lock that draws its ticket with a load and then a store
+//    (Form::Atomic). The explore check finds two workers inside at once, on every grading.
+//  - yield-after-unlock: a plain mutex that yields the CPU after unlocking. Under the forced
+//    schedule the greedy worker runs on past the yield and its rivals starve: no full marks.
+TEST(GradingSubmission, StarvationFixesTheGraderHadGotWrong) {
+  const fs::path out = fs::temp_directory_path() / fmt::format("hazardlab-submissions-04-{}", ::getpid());
+  fs::remove_all(out);
+  const auto graded = [&out](const std::string& name) {
+    const auto done = hazardlab::testing::run(
+        {"bash", HAZARDLAB_SOURCE_DIR "/scripts/grade.sh"}, std::chrono::minutes(20),
+        {"SUBMISSION=" HAZARDLAB_SOURCE_DIR "/tests/grading/submissions/" + name, "LABS=starvation", "BUILDS=default",
+         "OUT=" + out.string(), "GRADER=" + hazardlab::testing::bin_path("hazardlab-grade")});
+    const json results = json::parse(slurp(out / "results.json"), nullptr, /*allow_exceptions=*/false);
+    std::map<std::string, std::string> output; // check -> its output
+    if (results.is_object())
+      for (const auto& test : results.at("tests"))
+        output[test.at("name")] = test.at("output");
+    return std::tuple{done, results, output};
+  };
+  const std::string thread_check = "starvation: thread form: every worker served, writers and greedy rivals included";
+  const std::string explore_check = "starvation: every interleaving within 2 preemptions, thread and process form: the "
+                                    "locks exclude (once they serve everyone)";
+  const std::string tsan_check = "starvation: ThreadSanitizer, thread form: no data race, every worker served";
+  const std::string parallel_check = "starvation: still parallel: readers read together";
+
+  {
+    const auto [done, results, output] = graded("fifo-turnstile");
+    ASSERT_TRUE(results.is_object()) << done.out << done.err;
+    SCOPED_TRACE(scores_of(results));
+    ASSERT_EQ(output.size(), 5u);
+    // Every check passes; the TSan check only where the tsan build is there (make test builds it).
+    const bool tsan_built = output.at(tsan_check) != "failed: no tsan build to run";
+    for (const auto& [name, text] : output) {
+      if (name != tsan_check || tsan_built) {
+        EXPECT_TRUE(text.starts_with("passed")) << name << ": " << text;
+      }
+    }
+    EXPECT_EQ(results.at("score"), tsan_built ? 100 : 75);
+  }
+  {
+    const auto [done, results, output] = graded("ticket-load-store");
+    ASSERT_TRUE(results.is_object()) << done.out << done.err;
+    SCOPED_TRACE(scores_of(results));
+    ASSERT_EQ(output.size(), 5u);
+    const std::string& explored = output.at(explore_check);
+    EXPECT_TRUE(explored.starts_with("failed: ")) << explored;
+    EXPECT_NE(explored.find("explore"), std::string::npos) << explored;
+    // Its shortest failing schedule is two inside at once, or a ticket nobody holds (stuck).
+    EXPECT_TRUE(explored.find("hazard:not-excluded") != std::string::npos ||
+                explored.find("stuck:livelock") != std::string::npos)
+        << explored;
+    // Forced and natural runs never split the draw (nor does TSan, where it runs: the counters are atomics).
+    const bool tsan_built = output.at(tsan_check) != "failed: no tsan build to run";
+    EXPECT_EQ(results.at("score"), tsan_built ? 80 : 55);
+  }
+  {
+    const auto [done, results, output] = graded("yield-after-unlock");
+    ASSERT_TRUE(results.is_object()) << done.out << done.err;
+    SCOPED_TRACE(scores_of(results));
+    ASSERT_EQ(output.size(), 5u);
+    const std::string& thread = output.at(thread_check);
+    EXPECT_TRUE(thread.starts_with("failed: ")) << thread;
+    EXPECT_NE(thread.find("greedy, forced"), std::string::npos) << thread;
+    EXPECT_NE(thread.find("hazard:starvation"), std::string::npos) << thread;
+    EXPECT_TRUE(output.at(explore_check).starts_with("failed: ")) << output.at(explore_check);
+    EXPECT_TRUE(output.at(parallel_check).starts_with("passed")) << output.at(parallel_check);
+    EXPECT_EQ(results.at("score"), 15);
+  }
+  fs::remove_all(out);
 }
 
 } // namespace

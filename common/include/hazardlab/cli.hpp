@@ -3,7 +3,8 @@
 // many trials and prints the outcome.
 //
 //   lab --form thread|process --variant NAME [--workers N] [lab options]
-//       [--schedule natural|forced|replay:CHOICES] [--trials K] [--timeout MS] [--seed S]
+//       [--schedule natural|forced|explore|replay:CHOICES] [--trials K] [--timeout MS] [--seed S]
+//       [--preemptions K] [--max-schedules N]
 //       [--timeline] [--trace FILE.json] [--json] [--log-level L] [--list]
 //
 // A lab's main() fills a LabSpec (its options and its variants) and calls lab_main().
@@ -32,8 +33,9 @@ struct RunContext {
   std::uint64_t seed = 0; // this trial's: the first trial has --seed, each later one its own
   int trial = 0;
 
-  // forced or replay: the scheduler decides who runs, and a lab sets up its forced arrangement (a
-  // replay repeats a controlled run, so it needs the same).
+  // forced, replay or explore: the scheduler decides who runs, and a lab sets up its forced
+  // arrangement (a replay repeats a controlled run, so it needs the same; so does an explored run,
+  // which a replay repeats).
   bool controlled() const noexcept { return schedule != Schedule::natural; }
   // For run_workers(): the schedule and its choices, with the lab's script for --schedule forced.
   RunOptions run_options(Script script = {}) const {
@@ -108,6 +110,15 @@ struct LabSpec {
   // worker_count() returns 0 for a run that takes --workers. Giving --workers to a run counted by
   // role is a usage error.
   std::string workers_help;
+  // --schedule explore runs every interleaving, so it wants small runs: the workers it takes when
+  // --workers is not given, and `explore_sizes`, which sets the lab's own sizes that `app` says
+  // were not given (app.count("--iterations") == 0) to small ones.
+  int explore_workers = 2;
+  std::function<void(const CLI::App& app)> explore_sizes;
+  // A line the explore report adds: what exploring can and cannot decide for this lab.
+  std::string explore_note;
+  // The workers' names in an explored schedule's table, by role ("producer 0"); empty: "worker N".
+  std::function<std::vector<std::string>(int workers)> worker_names;
 };
 
 int lab_main(const LabSpec& lab, int argc, char** argv);

@@ -49,6 +49,7 @@ enum class Point : std::uint8_t {
   notify,  // a condition variable's notify_one or notify_all
   spin,    // spin_pause(): a spin loop's turn
   pause,   // Worker::pause_for(): a pause on the run's virtual clock
+  atomic,  // an operation of Form::Atomic (atomic.hpp)
   end,     // the worker's body returned
 };
 std::string_view to_string(Point point) noexcept;
@@ -127,6 +128,28 @@ std::string encode_choices(const std::vector<ChoiceRun>& runs);
 // run in which only one worker could ever go on prints none).
 std::vector<ChoiceRun> decode_choices(std::string_view text, int workers = 0);
 
+// What an explored run records (--schedule explore): each choice point, and each step.
+struct ChoiceNode {
+  WorkerSet eligible = 0;        // who could run
+  int current = -1;              // the worker at the point (-1: the run's first choice)
+  bool current_eligible = false; // it could have gone on: choosing another is a preemption
+  int chosen = -1;
+};
+// What a step is called in the explored schedule's table: "read counter" (= value).
+struct StepLabel {
+  const char* text = nullptr; // a string literal: it stays valid in every process of the run
+  std::int64_t value = 0;
+  bool has_value = false;
+};
+struct StepRecord {
+  int worker = -1;
+  Point point = Point::start;
+  int tag = 0;
+  const void* object = nullptr; // the lock, semaphore, condition variable or atomic
+  StepLabel label;
+  bool blocked = false; // the worker could not go on here, and waited
+};
+
 // What a controlled run leaves for the report (run_workers fills it; the command line takes it).
 struct ControlRecord {
   bool controlled = false;
@@ -135,9 +158,23 @@ struct ControlRecord {
   std::uint64_t steps = 0;      // scheduling points passed
   std::uint64_t switches = 0;   // times the turn went to another worker
   std::string given_up;         // why the guard gave control up for the rest of the run, if it did
+  // --schedule explore only: every choice point and every step, in order (complete unless the run
+  // was longer than the record holds).
+  std::vector<ChoiceNode> nodes;
+  std::vector<StepRecord> step_log;
+  bool explored_complete = true;
 };
 // The record of the calling thread's last run_workers() call, taken out.
 ControlRecord take_control_record();
+
+// What an explored schedule's table calls the objects its steps touch ("account 3", "empty slots").
+// Names are kept only while an exploration wants them (naming_objects()); set them in the parent,
+// where the run's state is built. An object nobody named is called by its kind and the order in
+// which it first appears ("mutex 1").
+void name_object(const void* object, std::string name);
+bool naming_objects() noexcept;
+void want_object_names(bool wanted);         // the exploration's: on for its runs, off (and forgotten) after
+std::string object_name(const void* object); // "" when unnamed
 
 // --- for the kit's primitives and run_workers only ------------------------------------------------
 namespace control {
@@ -153,7 +190,7 @@ inline bool active() noexcept { return t_session != nullptr; }
 // first. Returns false once control has been given up (the caller then does the operation itself).
 // May throw WorkerStopped when `may_stop` and the run is being ended (never from unlock, release or
 // notify, which run in destructors).
-bool point(Point point, const void* object = nullptr, int tag = 0, bool may_stop = true);
+bool point(Point point, const void* object = nullptr, int tag = 0, bool may_stop = true, StepLabel label = {});
 // The operation on `object` cannot go on (a held lock, no permit, a wait for a notify): the caller
 // is blocked until wake(object), and parks until its turn comes back. Returns false once control
 // has been given up (the caller then blocks for real). `available` (may be null), asked about the
@@ -165,8 +202,8 @@ bool block_on(Point point, const void* object, Available available = nullptr);
 // primitive's own try); while that fails, the caller is blocked on `object` until a wake() on it.
 // Returns false once control has been given up (the caller then takes it for real).
 template <class TryTake>
-bool take(Point at, const void* object, TryTake try_take, Available available = nullptr) {
-  if (!control::point(at, object)) return false;
+bool take(Point at, const void* object, TryTake try_take, Available available = nullptr, StepLabel label = {}) {
+  if (!control::point(at, object, 0, true, label)) return false;
   while (!try_take())
     if (!block_on(at, object, available)) return false;
   return true;

@@ -5,7 +5,10 @@
 //
 // The primitives are the kit's own thin types over the standard ones (sync.hpp, semaphore.hpp):
 // the same interface and the same primitive underneath, plus the scheduling points that let a
-// controlled run (--schedule forced) decide who runs.
+// controlled run (--schedule forced, --schedule explore) decide who runs. Atomic<T> is std::atomic
+// with a scheduling point before each operation (atomic.hpp): lock-free code written with it is
+// explored between its loads and its stores.
+#include "hazardlab/atomic.hpp"
 #include "hazardlab/semaphore.hpp"
 #include "hazardlab/shared.hpp"
 #include "hazardlab/sync.hpp"
@@ -34,6 +37,8 @@ struct ThreadForm {
   using SharedMutex = hazardlab::SharedMutex<std::shared_mutex>;
   using Semaphore = PosixSemaphore<Sharing::thread>;
   template <class T>
+  using Atomic = hazardlab::Atomic<T>;
+  template <class T>
   using Shared = HeapShared<T>;
   template <class T>
   using SharedArray = HeapSharedArray<T>;
@@ -50,6 +55,8 @@ struct ProcessForm {
                                                          boost::interprocess::interprocess_mutex>;
   using SharedMutex = hazardlab::SharedMutex<boost::interprocess::interprocess_sharable_mutex>;
   using Semaphore = PosixSemaphore<Sharing::process>;
+  template <class T>
+  using Atomic = hazardlab::Atomic<T>;
   template <class T>
   using Shared = MappedShared<T>;
   template <class T>

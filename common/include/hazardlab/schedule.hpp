@@ -7,9 +7,11 @@ namespace hazardlab {
 // forced: the scheduler of control.hpp decides who runs at every scheduling point, following the
 // lab's script, so the bad interleaving happens on every run, on any number of cores and under any
 // load. replay: the scheduler makes the choices a controlled run printed (--schedule
-// replay:CHOICES), and so repeats that run exactly. Tests of broken variants use forced; statistics
-// use natural.
-enum class Schedule { natural, forced, replay };
+// replay:CHOICES), and so repeats that run exactly. explore: one run of an exploration of every
+// interleaving (--schedule explore, explore.hpp): the scheduler makes the exploration's choices,
+// then goes on by the default rule, and records every choice point and step. Tests of broken
+// variants use forced; statistics use natural; proofs use explore.
+enum class Schedule { natural, forced, replay, explore };
 
 std::string_view to_string(Schedule schedule) noexcept;
 

@@ -127,6 +127,13 @@ public:
         given_by_[j] |= std::uint64_t{1} << giver;
       ++j;
     }
+    // An explored schedule's table says "lock account 3", "wait for empty slots".
+    if (naming_objects()) {
+      for (int i = 0; i < count_; ++i)
+        name_object(&mutexes_[static_cast<std::size_t>(i)], lock_name(i).data());
+      for (int k = 0; k < semaphore_count_; ++k)
+        name_object(&*semaphores_[static_cast<std::size_t>(k)], semaphore_names_[k]);
+    }
   }
 
   class Lock {

@@ -58,13 +58,22 @@ public:
   // it is a scheduling point: the lab's script may let other workers run here, so that, for
   // instance, every worker reads the counter before any writes it back. The hand-over orders
   // nothing, so ThreadSanitizer and Helgrind still see the race.
-  void hazard_point() {
-    if (control::active()) control::point(Point::hazard);
+  //
+  // `label` names the step in an explored schedule's table: hazard_point("read counter", seen)
+  // shows as "read counter = 41". It must be a string literal.
+  void hazard_point(const char* label = nullptr) {
+    if (control::active()) control::point(Point::hazard, nullptr, 0, true, {label});
+  }
+  template <class Value>
+  void hazard_point(const char* label, const Value& value) {
+    if (control::active())
+      control::point(Point::hazard, nullptr, 0, true, {label, static_cast<std::int64_t>(value), true});
   }
   // A scheduling point of the lab's own (not a hazard): its script sees `tag` (Decision::tag) and
   // may choose who runs next. Nothing under the natural schedule.
-  void scheduling_point(int tag) {
-    if (control::active()) control::point(Point::tagged, nullptr, tag);
+  // `label` (a string literal) names the step in an explored schedule's table.
+  void scheduling_point(int tag, const char* label = nullptr) {
+    if (control::active()) control::point(Point::tagged, nullptr, tag, true, {label});
   }
   // A pause that burns CPU, as a polite retry loop's does: under the natural schedule a spin for
   // `length`; in a controlled run a pause on the run's virtual clock, which moves on only when
