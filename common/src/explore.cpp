@@ -11,20 +11,6 @@ namespace hazardlab {
 
 namespace {
 
-int severity(Verdict verdict) {
-  switch (verdict) {
-  case Verdict::correct:
-    return 0;
-  case Verdict::hazard:
-    return 1;
-  case Verdict::stuck:
-    return 2;
-  case Verdict::crashed:
-    return 3;
-  }
-  return 0;
-}
-
 // A choice point on the path the exploration is on, and the workers already tried there.
 struct PathNode {
   ChoiceNode node;

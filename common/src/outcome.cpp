@@ -100,8 +100,7 @@ std::string grouped(std::uint64_t n) {
   return digits;
 }
 
-namespace {
-int severity(Verdict verdict) {
+int severity(Verdict verdict) noexcept {
   switch (verdict) {
   case Verdict::correct:
     return 0;
@@ -114,7 +113,6 @@ int severity(Verdict verdict) {
   }
   return 3;
 }
-} // namespace
 
 void TrialStats::add(const RunResult& result) { results_.push_back(result); }
 

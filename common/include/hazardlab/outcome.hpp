@@ -14,6 +14,8 @@ namespace hazardlab {
 enum class Verdict { correct, hazard, stuck, crashed };
 
 std::string_view to_string(Verdict verdict) noexcept;
+// How bad a verdict is: correct 0 < hazard < stuck < crashed 3 (the worst one decides the exit status).
+int severity(Verdict verdict) noexcept;
 
 // Exit statuses every lab uses (2 is a usage error, raised before any run).
 inline constexpr int kExitCorrect = 0;
