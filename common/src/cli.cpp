@@ -231,11 +231,11 @@ void print_explore_human(const LabSpec& lab, const CommonOptions& o, const std::
   if (e.found_failure) fmt::print("replay    {}\n", sized_replay_arguments(sizes, r));
 }
 
-void print_explore_json(const LabSpec& lab, const CommonOptions& o, std::uint64_t seed,
+// `timeout_ms`: one run's deadline as explore applied it (an hour unless --timeout was given).
+void print_explore_json(const LabSpec& lab, const CommonOptions& o, std::uint64_t seed, std::int64_t timeout_ms,
                         const std::vector<std::string>& sizes, const Exploration& e) {
-  Json out = {{"lab", lab.name},       {"form", o.form},       {"variant", o.variant},
-              {"schedule", "explore"}, {"workers", o.workers}, {"timeout_ms", o.timeout_ms},
-              {"seed", seed}};
+  Json out = {{"lab", lab.name},      {"form", o.form},           {"variant", o.variant}, {"schedule", "explore"},
+              {"workers", o.workers}, {"timeout_ms", timeout_ms}, {"seed", seed}};
   out.update(result_json(e.reported));
   out["worst_verdict"] = to_string(e.worst); // the exit status's
   Json explore = {
@@ -497,7 +497,9 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
     std::vector<std::string> sizes = explore_sizes;
     if (workers_defaulted) sizes.insert(sizes.begin(), {"--workers", std::to_string(o.workers)});
     if (o.json)
-      print_explore_json(lab, o, base_seed, sizes, exploration);
+      print_explore_json(lab, o, base_seed,
+                         std::chrono::duration_cast<std::chrono::milliseconds>(context.timeout).count(), sizes,
+                         exploration);
     else
       print_explore_human(lab, o, sizes, exploration);
     const int status = exit_status(exploration.worst);

@@ -42,8 +42,6 @@ void init_logging(FormKind form, spdlog::level::level_enum level) {
   install_logger();
 }
 
-void reinit_logging_after_fork() { install_logger(); }
-
 std::string actor_tag() { return fmt::format("{} pid {} tid {}", to_string(g_form), ::getpid(), ::gettid()); }
 
 } // namespace hazardlab

@@ -2,7 +2,6 @@
 
 #include "control_block.hpp"
 #include "hazardlab/barrier.hpp"
-#include "hazardlab/logging.hpp"
 #include "hazardlab/timeline.hpp"
 
 #include <fmt/format.h>
@@ -32,7 +31,6 @@ namespace hazardlab {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-constexpr auto kWatchInterval = std::chrono::milliseconds(1);
 constexpr int kChildThrew = 70;    // a process-form worker's body threw
 constexpr int kChildOrphaned = 71; // the parent died before the child could run
 
@@ -57,7 +55,8 @@ double to_ms(std::int64_t ns) noexcept { return static_cast<double>(ns) / 1e6; }
 template <class Form>
 struct Board {
   explicit Board(int workers) : start(workers) {
-    ::sem_init(&bell, 0, 0);
+    // The process form's bell is rung from the children and from the parent's SIGCHLD handler.
+    ::sem_init(&bell, Form::kind == FormKind::process ? 1 : 0, 0);
     // The slots are read while the workers run (the watchdog's looks): relaxed atomics, which
     // Helgrind does not model. The kit's bookkeeping, not the lab's data: left out of its checks.
     VALGRIND_HG_DISABLE_CHECKING(&slots, sizeof slots);
@@ -95,22 +94,20 @@ struct Board {
     std::lock_guard lock(done_mutex);
     return this->*which;
   }
-  // Waits for the bell until `until` (the steady clock, which is CLOCK_MONOTONIC).
+  // Waits for the bell until `until` (the steady clock, which is CLOCK_MONOTONIC), or until a signal
+  // interrupts it: the caller looks at everything again either way.
   void wait_for_bell(Clock::time_point until) {
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(until.time_since_epoch()).count();
     const timespec at{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
-    while (::sem_clockwait(&bell, CLOCK_MONOTONIC, &at) != 0 && errno == EINTR) {
-    }
+    ::sem_clockwait(&bell, CLOCK_MONOTONIC, &at);
   }
   void failed(int worker, const char* what) noexcept {
     int none = -1;
     if (failed_worker.compare_exchange_strong(none, worker)) std::snprintf(failure, sizeof failure, "%s", what);
   }
-  // A controlled run's scheduler reached a verdict: wake the thread form's watchdog now rather than
-  // at its next look. (The process form's watchdog polls the control block.)
-  void verdict_reached() {
-    if constexpr (Form::kind == FormKind::thread) ring();
-  }
+  // A controlled run's scheduler reached a verdict: wake the watchdog now rather than at its next
+  // look (the workers are parked, so no exit will wake it).
+  void verdict_reached() { ring(); }
   void ring() { ::sem_post(&bell); }
 
   Barrier<Form> start;
@@ -118,12 +115,12 @@ struct Board {
   std::array<WorkerSlot, kMaxWorkers> slots;
   std::atomic<int> failed_worker{-1};
   char failure[256] = {};
-  // The thread form's watchdog sleeps on the bell until a worker is done or stopped, a verdict is
-  // reached, or it is time to look again, and then reads the counts under the mutex: waits that
+  // The watchdog sleeps on the bell until a worker is done or stopped, a verdict is reached, or it
+  // is time to look again. The thread form's then reads the counts under the mutex: waits that
   // ThreadSanitizer and Helgrind both understand, unlike polling the slots' atomics. (A condition
   // variable's timed wait made Helgrind report a "dubious" signal each time it timed out.) The
-  // process form's watchdog waits with waitpid instead, and never touches these. Plain primitives:
-  // the watchdog's own, never a scheduling point.
+  // process form's is rung by SIGCHLD, whatever ended the child, and reaps with waitpid; it never
+  // touches the counts. Plain primitives: the watchdog's own, never a scheduling point.
   std::mutex done_mutex;
   int finished_count = 0;
   int stopped_count = 0;
@@ -476,6 +473,34 @@ private:
   std::array<struct sigaction, kSignals.size()> previous_{};
 };
 
+// Rings the process form's bell whenever a child ends, however it ends (a crash or a kill rings no
+// bell of its own), so that the watchdog sleeps instead of polling waitpid. sem_post is
+// async-signal-safe.
+sem_t* volatile g_child_bell = nullptr;
+
+class ChildBell {
+public:
+  explicit ChildBell(sem_t& bell) {
+    g_child_bell = &bell;
+    struct sigaction action {};
+    action.sa_handler = [](int) {
+      if (sem_t* bell = g_child_bell; bell != nullptr) ::sem_post(bell);
+    };
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+    ::sigaction(SIGCHLD, &action, &previous_);
+  }
+  ChildBell(const ChildBell&) = delete;
+  ChildBell& operator=(const ChildBell&) = delete;
+  ~ChildBell() {
+    ::sigaction(SIGCHLD, &previous_, nullptr);
+    g_child_bell = nullptr;
+  }
+
+private:
+  struct sigaction previous_ {};
+};
+
 [[noreturn]] void child_main(Board<ProcessForm>& board, int id, const WorkerBody& body, pid_t parent,
                              timeline::Recording& recording, control::Block* control, const Script* script) {
   // If the parent dies, even by SIGKILL, the kernel kills this child too.
@@ -484,7 +509,9 @@ private:
   ::signal(SIGINT, SIG_DFL);
   ::signal(SIGTERM, SIG_DFL);
   ::signal(SIGHUP, SIG_DFL);
-  reinit_logging_after_fork();
+  ::signal(SIGCHLD, SIG_DFL);
+  // The logger needs no new start: the parent forks with one thread, outside any log call, so its
+  // sink's mutex is free in the copy (and each fresh logger cost a child a dozen copy-on-write faults).
   int status = 0;
   try {
     run_body(board, id, body, {}, recording, control, script);
@@ -567,6 +594,7 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
   control::Block* const control = control_of<ProcessForm>(control_holder);
   timeline::Recording recording(workers, timeline::requested()); // mapped before the forks
   SignalGuard signals;
+  ChildBell child_bell(board->bell); // before the forks: no exit goes unheard
   Children children;
   const pid_t parent = ::getpid();
   ControlledDeadline deadline(Clock::now() + timeout, timeout);
@@ -621,7 +649,7 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
       }
       break;
     }
-    if (!children.empty()) std::this_thread::sleep_for(kWatchInterval);
+    if (!children.empty()) board->wait_for_bell(std::min(next_look, deadline.at()));
   }
   children.kill_and_reap();
 

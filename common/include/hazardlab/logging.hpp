@@ -15,8 +15,6 @@
 namespace hazardlab {
 
 void init_logging(FormKind form, spdlog::level::level_enum level);
-// In a freshly forked child: a new logger (fresh sink mutex) with the same settings.
-void reinit_logging_after_fork();
 // "process pid 4242 tid 4242": the tag every log line carries.
 std::string actor_tag();
 
