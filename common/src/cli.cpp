@@ -49,6 +49,7 @@ struct CommonOptions {
   bool list = false;
   int preemptions = 2;
   std::uint64_t max_schedules = 10'000;
+  bool first_failure = false;
 };
 
 std::string forms_of(const VariantSpec& v) {
@@ -200,7 +201,8 @@ void print_explore_human(const LabSpec& lab, const CommonOptions& o, const std::
   fmt::print("{} · {} form · variant {} · {} workers · explore schedule\n", lab.name, o.form, o.variant, o.workers);
   fmt::print("explored  {} with at most {}: {} ({:.1f} ms)\n", counted(e.schedules, "schedule", "schedules"),
              counted(static_cast<std::uint64_t>(o.preemptions), "preemption", "preemptions"),
-             e.exhausted ? "the space is exhausted, every such schedule ran"
+             e.exhausted            ? "the space is exhausted, every such schedule ran"
+             : e.stopped_at_failure ? "stopped at the first failing schedule (--first-failure)"
              : e.schedules >= o.max_schedules
                  ? fmt::format("stopped at --max-schedules {}, more remain", grouped(o.max_schedules))
                  : "not exhausted",
@@ -218,8 +220,8 @@ void print_explore_human(const LabSpec& lab, const CommonOptions& o, const std::
                100.0 * static_cast<double>(count) / static_cast<double>(e.schedules));
   const std::vector<std::string> names = lab.worker_names ? lab.worker_names(o.workers) : std::vector<std::string>{};
   if (e.found_failure) {
-    fmt::print("\nshortest failing schedule: schedule {} of {}, {} steps\n", grouped(e.reported_schedule),
-               grouped(e.schedules), grouped(r.control.step_log.size()));
+    fmt::print("\n{} failing schedule: schedule {} of {}, {} steps\n", e.stopped_at_failure ? "first" : "shortest",
+               grouped(e.reported_schedule), grouped(e.schedules), grouped(r.control.step_log.size()));
     fmt::print("{}", schedule_table(r.control, o.workers, names));
   } else {
     fmt::print("\nno failing schedule: every one ran correct\n");
@@ -243,6 +245,7 @@ void print_explore_json(const LabSpec& lab, const CommonOptions& o, std::uint64_
       {"exhausted", e.exhausted},
       {"preemptions", o.preemptions},
       {"max_schedules", o.max_schedules},
+      {"stopped_at_first_failure", e.stopped_at_failure},
       {"histogram", e.histogram},
       {"given_up", e.given_up},
       {"incomplete", e.incomplete},
@@ -366,6 +369,9 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
       ->check(CLI::Range(0, 8));
   app.add_option("--max-schedules", o.max_schedules, "--schedule explore: stop after this many schedules")
       ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10'000'000}));
+  app.add_flag("--first-failure", o.first_failure,
+               "--schedule explore: stop at the first failing schedule (one is enough to fail a fix; the grader's "
+               "way) rather than count every outcome and keep the shortest");
   app.add_option("--trials", o.trials, "repeat the run K times and show how often each outcome happened")
       ->check(CLI::Range(1, 100'000));
   app.add_option("--timeout", o.timeout_ms, "watchdog deadline of one run, in milliseconds")
@@ -397,7 +403,7 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   const bool exploring = o.schedule == "explore";
   bool workers_defaulted = false;         // explore chose --workers
   std::vector<std::string> explore_sizes; // the lab's own sizes explore chose: {"--iterations", "2"}
-  for (const char* option : {"--preemptions", "--max-schedules"})
+  for (const char* option : {"--preemptions", "--max-schedules", "--first-failure"})
     if (!exploring && app.count(option) > 0) {
       fmt::print(stderr, "{}: error: {}: only with --schedule explore\n", lab.name, option);
       return kExitUsage;
@@ -416,15 +422,12 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
       workers_defaulted = true;
     }
     if (lab.explore_sizes) {
-      std::vector<std::pair<CLI::Option*, std::string>> before;
-      for (CLI::Option* option : app.get_options())
-        if (option->count() == 0 && option->get_name() != "--workers")
-          before.emplace_back(option, option->get_default_str());
-      lab.explore_sizes(app);
-      for (auto& [option, was] : before) {
-        option->capture_default_str();
-        if (option->get_default_str() != was)
-          explore_sizes.insert(explore_sizes.end(), {option->get_name(), option->get_default_str()});
+      for (const auto& [name, value] : lab.explore_sizes()) {
+        CLI::Option* option = app.get_option(name);
+        if (option->count() > 0) continue; // the user's size
+        option->add_result(value);
+        option->run_callback(); // as if typed: checked, then stored
+        explore_sizes.insert(explore_sizes.end(), {name, value});
       }
     }
   }
@@ -486,7 +489,7 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   if (exploring) {
     Exploration exploration;
     try {
-      exploration = explore(run, context, ExploreOptions{o.preemptions, o.max_schedules});
+      exploration = explore(run, context, ExploreOptions{o.preemptions, o.max_schedules, o.first_failure});
     } catch (const ScheduleMismatch& e) {
       fmt::print(stderr, "{}: error: --schedule explore: {}\n", lab.name, e.what());
       return kExitOther;

@@ -90,6 +90,10 @@ Exploration explore(const RunFunction& run, RunContext context, const ExploreOpt
       out.reported_schedule = out.schedules;
     }
     if (threads_abandoned()) break; // a run escaped control and got stuck: no run can follow it
+    if (failing && options.stop_at_first_failure) {
+      out.stopped_at_failure = true;
+      break;
+    }
     if (!next_schedule(path, options.preemptions)) {
       out.exhausted = out.given_up == 0 && out.incomplete == 0;
       break;

@@ -11,9 +11,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000'000}));
   };
   // Every interleaving of 2 workers × 2 increments, unless asked for more.
-  lab.explore_sizes = [&params](const CLI::App& app) {
-    if (app.count("--iterations") == 0) params.iterations = 2;
-  };
+  lab.explore_sizes = [] { return hazardlab::ExploreSizes{{"--iterations", "2"}}; };
   lab.variants = race::variants(params);
   return hazardlab::lab_main(lab, argc, argv);
 }

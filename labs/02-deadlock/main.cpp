@@ -23,10 +23,10 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
   };
   // Every interleaving of 2 workers × 2 transfers (or meals) on 4 accounts, unless asked for more.
-  lab.explore_sizes = [&params](const CLI::App& app) {
-    if (app.count("--accounts") == 0) params.accounts = 4;
-    if (app.count("--transfers") == 0) params.transfers = 2;
-    if (app.count("--meals") == 0) params.meals = 2;
+  lab.explore_sizes = [&params] {
+    return params.scenario == deadlock::Scenario::bank
+               ? hazardlab::ExploreSizes{{"--accounts", "4"}, {"--transfers", "2"}}
+               : hazardlab::ExploreSizes{{"--meals", "2"}};
   };
   lab.variants = deadlock::variants(params);
   lab.validate = [&params](const std::string& variant, const hazardlab::RunContext& context) {

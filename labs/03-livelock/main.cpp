@@ -23,10 +23,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0, 100'000));
   };
   // Every interleaving of 2 workers × 2 units, unless asked for more; each polite step a pause.
-  lab.explore_sizes = [&params](const CLI::App& app) {
-    if (app.count("--units") == 0) params.units = 2;
-    if (app.count("--reach-us") == 0) params.reach = std::chrono::microseconds(1);
-  };
+  lab.explore_sizes = [] { return hazardlab::ExploreSizes{{"--units", "2"}, {"--reach-us", "1"}}; };
   lab.explore_note = "a run that gets nothing done in 2,000 steps is called a livelock (it cannot run for ever "
                      "here); each polite step is a pause (--reach-us, 1 µs unless given), where the other worker "
                      "runs as on a second core";

@@ -30,10 +30,10 @@ int main(int argc, char** argv) {
   };
   // Every interleaving of a small run, unless asked for more: one reader and one writer, or the
   // greedy worker and one rival, two operations each.
-  lab.explore_sizes = [&params](const CLI::App& app) {
-    if (app.count("--readers") == 0) params.readers = 1;
-    if (app.count("--writers") == 0) params.writers = 1;
-    if (app.count("--ops") == 0) params.ops = 2;
+  lab.explore_sizes = [&params] {
+    return params.scenario == starvation::Scenario::readers_writers
+               ? hazardlab::ExploreSizes{{"--readers", "1"}, {"--writers", "1"}, {"--ops", "2"}}
+               : hazardlab::ExploreSizes{{"--ops", "2"}};
   };
   lab.explore_note = "exclusion only: fairness needs infinite runs, so explore never judges starvation";
   lab.worker_names = [&params](int workers) { return starvation::names_of(params, workers); };

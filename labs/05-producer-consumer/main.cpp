@@ -22,11 +22,8 @@ int main(int argc, char** argv) {
   // Every interleaving of 2 producers and 1 consumer moving 2 items through 2 slots, unless asked
   // for more: both producers can be between their semaphore and the ring at once, and the ring
   // (2 items and a pill) fills up.
-  lab.explore_sizes = [&params](const CLI::App& app) {
-    if (app.count("--producers") == 0) params.producers = 2;
-    if (app.count("--consumers") == 0) params.consumers = 1;
-    if (app.count("--capacity") == 0) params.capacity = 2;
-    if (app.count("--items") == 0) params.items = 2;
+  lab.explore_sizes = [] {
+    return hazardlab::ExploreSizes{{"--producers", "2"}, {"--consumers", "1"}, {"--capacity", "2"}, {"--items", "2"}};
   };
   lab.worker_names = [&params](int workers) { return prodcons::worker_names(params, workers); };
   lab.variants = prodcons::variants(params);

@@ -41,7 +41,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadInput{{"--form", "thread", "--variant", "broken-private-mutex"},
                                "--variant broken-private-mutex applies only to --form process"},
                       BadInput{{"--schedule", "sometimes"},
-                               "--schedule: must be natural, forced or replay:CHOICES, not 'sometimes'"},
+                               "--schedule: must be natural, forced, explore or replay:CHOICES, not 'sometimes'"},
                       BadInput{{"--iterations", "0"}, "--iterations: Value 0 not in range 1 to 1000000000"},
                       BadInput{{"--iterations", "many"}, "--iterations"},
                       BadInput{{"--trials", "0"}, "--trials: Value 0 not in range 1 to 100000"},

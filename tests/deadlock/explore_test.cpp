@@ -8,6 +8,7 @@
 //    times out of 20.
 // Every number here is a count of schedules or steps, never a time: it holds on one core or many,
 // idle or loaded.
+#include "exploring.hpp"
 #include "form_names.hpp"
 #include "leftovers.hpp"
 
@@ -27,6 +28,10 @@ namespace {
 using hazardlab::Exploration;
 using hazardlab::RunContext;
 using hazardlab::RunFunction;
+using hazardlab::testing::expect_all_correct_and_exhausted;
+using hazardlab::testing::expect_replay_repeats;
+using hazardlab::testing::explore_context;
+using hazardlab::testing::explored;
 
 // The sizes --schedule explore takes when none is given (labs/02-deadlock/main.cpp).
 deadlock::Params small(deadlock::Scenario scenario) {
@@ -38,37 +43,9 @@ deadlock::Params small(deadlock::Scenario scenario) {
   return params;
 }
 
-template <class Form>
-RunContext two_workers() {
-  RunContext context;
-  context.form = Form::kind;
-  context.workers = 2;
-  context.seed = 42;
-  // Not a timing threshold: the scheduler ends every explored run by its steps. A deadline a loaded
-  // machine could reach would cut a run short, and two runs of one schedule would then differ.
-  context.timeout = std::chrono::minutes(5);
-  return context;
-}
-
 template <class Form, template <class> class Variant>
 RunFunction runs(const deadlock::Params& params) {
   return [params](const RunContext& context) { return deadlock::run<Form, Variant<Form>>(params, context); };
-}
-
-Exploration explored(const RunFunction& run, const RunContext& context) {
-  return hazardlab::explore(run, context, hazardlab::ExploreOptions{2, 10'000});
-}
-
-void expect_all_correct_and_exhausted(const Exploration& e) {
-  SCOPED_TRACE(nlohmann::json(e.histogram).dump());
-  EXPECT_TRUE(e.exhausted);
-  EXPECT_GT(e.schedules, 1u);
-  EXPECT_FALSE(e.found_failure);
-  EXPECT_EQ(e.worst, hazardlab::Verdict::correct);
-  EXPECT_EQ(e.histogram.size(), 1u);
-  EXPECT_EQ(e.histogram.count("correct"), 1u);
-  EXPECT_EQ(e.given_up, 0u);
-  EXPECT_EQ(e.incomplete, 0u);
 }
 
 // Some schedules freeze in a cycle, some do not; the space is exhausted all the same.
@@ -87,22 +64,6 @@ void expect_a_deadlock_found(const Exploration& e) {
   EXPECT_NE(table.find("(held by worker 0)"), std::string::npos) << table;
 }
 
-// The shortest failing schedule's choices, replayed, give the same run every time.
-void expect_replay_repeats(const RunFunction& run, RunContext context, const Exploration& e) {
-  ASSERT_TRUE(e.found_failure);
-  ASSERT_TRUE(e.reported.control.choices_complete);
-  context.schedule = hazardlab::Schedule::replay;
-  context.replay = hazardlab::decode_choices(e.reported.control.choices, context.workers);
-  for (int i = 0; i < 20; ++i) {
-    SCOPED_TRACE(i);
-    const auto result = run(context);
-    const auto record = hazardlab::take_control_record();
-    EXPECT_EQ(result.outcome(), e.reported.outcome()) << result.summary;
-    EXPECT_EQ(record.choices, e.reported.control.choices);
-    EXPECT_EQ(record.steps, e.reported.control.steps);
-  }
-}
-
 template <class Form>
 class DeadlockExplore : public hazardlab::testing::LeavesNothingBehind {};
 TYPED_TEST_SUITE(DeadlockExplore, hazardlab::testing::BothForms, hazardlab::testing::FormName);
@@ -112,13 +73,13 @@ TYPED_TEST(DeadlockExplore, BrokenFreezesOnSomeScheduleAndItsReplayFreezesEveryT
   for (const auto scenario : {deadlock::Scenario::bank, deadlock::Scenario::philosophers}) {
     SCOPED_TRACE(scenario == deadlock::Scenario::bank ? "bank" : "philosophers");
     const auto run = runs<TypeParam, deadlock::Broken>(small(scenario));
-    const Exploration broken = explored(run, two_workers<TypeParam>());
+    const Exploration broken = explored(run, explore_context<TypeParam>(2));
     expect_a_deadlock_found(broken);
-    expect_replay_repeats(run, two_workers<TypeParam>(), broken);
+    expect_replay_repeats(run, explore_context<TypeParam>(2), broken);
 
     // The untouched exercise is broken's copy: the same schedules, the same outcomes.
     const Exploration exercise =
-        explored(runs<TypeParam, deadlock::Exercise>(small(scenario)), two_workers<TypeParam>());
+        explored(runs<TypeParam, deadlock::Exercise>(small(scenario)), explore_context<TypeParam>(2));
     EXPECT_EQ(exercise.schedules, broken.schedules);
     EXPECT_EQ(exercise.histogram, broken.histogram);
   }
@@ -132,17 +93,17 @@ TYPED_TEST(DeadlockExplore, EveryFixIsCorrectOnEveryInterleaving) {
     {
       SCOPED_TRACE("fixed-ordering");
       expect_all_correct_and_exhausted(
-          explored(runs<TypeParam, deadlock::FixedOrdering>(params), two_workers<TypeParam>()));
+          explored(runs<TypeParam, deadlock::FixedOrdering>(params), explore_context<TypeParam>(2)));
     }
     {
       SCOPED_TRACE("fixed-lock-all");
       expect_all_correct_and_exhausted(
-          explored(runs<TypeParam, deadlock::FixedLockAll>(params), two_workers<TypeParam>()));
+          explored(runs<TypeParam, deadlock::FixedLockAll>(params), explore_context<TypeParam>(2)));
     }
   }
   SCOPED_TRACE("fixed-waiter");
   expect_all_correct_and_exhausted(explored(
-      runs<TypeParam, deadlock::FixedWaiter>(small(deadlock::Scenario::philosophers)), two_workers<TypeParam>()));
+      runs<TypeParam, deadlock::FixedWaiter>(small(deadlock::Scenario::philosophers)), explore_context<TypeParam>(2)));
 }
 
 } // namespace

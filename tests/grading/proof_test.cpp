@@ -243,9 +243,19 @@ TEST(GradingSubmission, StarvationFixesTheGraderHadGotWrong) {
     EXPECT_TRUE(explored.find("hazard:not-excluded") != std::string::npos ||
                 explored.find("stuck:livelock") != std::string::npos)
         << explored;
-    // Forced and natural runs never split the draw (nor does TSan, where it runs: the counters are atomics).
+    // Forced runs never split the draw (nor does TSan, where it runs: the counters are atomics). A
+    // natural run may, when the OS preempts a worker between its load and its store: then a ticket
+    // is lost or shared, and that check fails too, for the ticket's own bug. So the explore check's
+    // 20 points are lost on every grading, and more only by a natural run's luck.
     const bool tsan_built = output.at(tsan_check) != "failed: no tsan build to run";
-    EXPECT_EQ(results.at("score"), tsan_built ? 80 : 55);
+    for (const auto& [name, text] : output) {
+      if (name == explore_check || name == tsan_check || text.starts_with("passed")) continue;
+      EXPECT_NE(text.find(", natural)"), std::string::npos) << name << ": " << text;
+      EXPECT_TRUE(text.find("stuck:") != std::string::npos || text.find("hazard:not-excluded") != std::string::npos)
+          << name << ": " << text;
+    }
+    EXPECT_LE(results.at("score").get<int>(), tsan_built ? 80 : 55);
+    EXPECT_GE(results.at("score").get<int>(), tsan_built ? 80 - 40 : 55 - 40); // the two natural-run checks at most
   }
   {
     const auto [done, results, output] = graded("yield-after-unlock");

@@ -9,6 +9,7 @@
 //    20 times out of 20.
 // Every number here is a count of schedules, steps or attempts, never a time: it holds on one core
 // or many, idle or loaded.
+#include "exploring.hpp"
 #include "form_names.hpp"
 #include "leftovers.hpp"
 
@@ -28,6 +29,10 @@ namespace {
 using hazardlab::Exploration;
 using hazardlab::RunContext;
 using hazardlab::RunFunction;
+using hazardlab::testing::expect_all_correct_and_exhausted;
+using hazardlab::testing::expect_replay_repeats;
+using hazardlab::testing::explore_context;
+using hazardlab::testing::explored;
 
 // The sizes --schedule explore takes when none is given (labs/03-livelock/main.cpp).
 livelock::Params small() {
@@ -35,18 +40,6 @@ livelock::Params small() {
   params.units = 2;
   params.reach = std::chrono::microseconds(1);
   return params;
-}
-
-template <class Form>
-RunContext two_workers() {
-  RunContext context;
-  context.form = Form::kind;
-  context.workers = 2;
-  context.seed = 42; // fixed-backoff's pauses are drawn from it
-  // Not a timing threshold: the scheduler ends every explored run by its steps. A deadline a loaded
-  // machine could reach would cut a run short, and two runs of one schedule would then differ.
-  context.timeout = std::chrono::minutes(5);
-  return context;
 }
 
 template <class Form, template <class> class Variant>
@@ -72,34 +65,6 @@ void expect_livelock_found(const Exploration& e) {
   EXPECT_NE(table.find("try_lock"), std::string::npos) << table.substr(0, 2'000);
 }
 
-void expect_all_correct_and_exhausted(const Exploration& e) {
-  SCOPED_TRACE(nlohmann::json(e.histogram).dump());
-  EXPECT_TRUE(e.exhausted);
-  EXPECT_GT(e.schedules, 1u);
-  EXPECT_FALSE(e.found_failure);
-  EXPECT_EQ(e.worst, hazardlab::Verdict::correct);
-  EXPECT_EQ(e.histogram.size(), 1u);
-  EXPECT_EQ(e.histogram.count("correct"), 1u);
-  EXPECT_EQ(e.given_up, 0u);
-  EXPECT_EQ(e.incomplete, 0u);
-}
-
-void expect_replay_repeats(const RunFunction& run, RunContext context, const Exploration& e) {
-  ASSERT_TRUE(e.found_failure);
-  ASSERT_TRUE(e.reported.control.choices_complete);
-  context.schedule = hazardlab::Schedule::replay;
-  context.replay = hazardlab::decode_choices(e.reported.control.choices, context.workers);
-  for (int i = 0; i < 20; ++i) {
-    SCOPED_TRACE(i);
-    const auto result = run(context);
-    const auto record = hazardlab::take_control_record();
-    EXPECT_EQ(result.outcome(), e.reported.outcome()) << result.summary;
-    EXPECT_EQ(result.summary, e.reported.summary);
-    EXPECT_EQ(record.choices, e.reported.control.choices);
-    EXPECT_EQ(record.steps, e.reported.control.steps);
-  }
-}
-
 template <class Form>
 class LivelockExplore : public hazardlab::testing::LeavesNothingBehind {};
 TYPED_TEST_SUITE(LivelockExplore, hazardlab::testing::BothForms, hazardlab::testing::FormName);
@@ -107,12 +72,12 @@ TYPED_TEST_SUITE(LivelockExplore, hazardlab::testing::BothForms, hazardlab::test
 TYPED_TEST(LivelockExplore, BrokenLivelocksAndItsReplayLivelocksEveryTime) {
   const hazardlab::testing::AdoptOrphans adopt;
   const auto run = runs<TypeParam, livelock::Broken>(small());
-  const Exploration broken = hazardlab::explore(run, two_workers<TypeParam>(), {2, kBrokenSchedules});
+  const Exploration broken = explored(run, explore_context<TypeParam>(2), kBrokenSchedules);
   expect_livelock_found(broken);
-  expect_replay_repeats(run, two_workers<TypeParam>(), broken);
+  expect_replay_repeats(run, explore_context<TypeParam>(2), broken);
 
   const Exploration exercise =
-      hazardlab::explore(runs<TypeParam, livelock::Exercise>(small()), two_workers<TypeParam>(), {2, kBrokenSchedules});
+      explored(runs<TypeParam, livelock::Exercise>(small()), explore_context<TypeParam>(2), kBrokenSchedules);
   expect_livelock_found(exercise);
   EXPECT_EQ(exercise.reported.control.choices, broken.reported.control.choices);
 }
@@ -122,11 +87,11 @@ TYPED_TEST(LivelockExplore, BothFixesGetEveryUnitDoneOnEveryInterleaving) {
   {
     SCOPED_TRACE("fixed-backoff");
     expect_all_correct_and_exhausted(
-        hazardlab::explore(runs<TypeParam, livelock::FixedBackoff>(small()), two_workers<TypeParam>(), {2, 10'000}));
+        explored(runs<TypeParam, livelock::FixedBackoff>(small()), explore_context<TypeParam>(2)));
   }
   SCOPED_TRACE("fixed-ordering");
   expect_all_correct_and_exhausted(
-      hazardlab::explore(runs<TypeParam, livelock::FixedOrdering>(small()), two_workers<TypeParam>(), {2, 10'000}));
+      explored(runs<TypeParam, livelock::FixedOrdering>(small()), explore_context<TypeParam>(2)));
 }
 
 TYPED_TEST(LivelockExplore, WithoutThePolitePausesNoBoundedScheduleLivelocks) {
@@ -135,8 +100,7 @@ TYPED_TEST(LivelockExplore, WithoutThePolitePausesNoBoundedScheduleLivelocks) {
   const hazardlab::testing::AdoptOrphans adopt;
   auto params = small();
   params.reach = std::chrono::microseconds(0);
-  expect_all_correct_and_exhausted(
-      hazardlab::explore(runs<TypeParam, livelock::Broken>(params), two_workers<TypeParam>(), {2, 10'000}));
+  expect_all_correct_and_exhausted(explored(runs<TypeParam, livelock::Broken>(params), explore_context<TypeParam>(2)));
 }
 
 } // namespace

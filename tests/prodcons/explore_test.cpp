@@ -7,6 +7,7 @@
 //    same way 20 times out of 20.
 // Every number here is a count of schedules, items or steps, never a time: it holds on one core or
 // many, idle or loaded.
+#include "exploring.hpp"
 #include "form_names.hpp"
 #include "leftovers.hpp"
 
@@ -26,6 +27,10 @@ namespace {
 using hazardlab::Exploration;
 using hazardlab::RunContext;
 using hazardlab::RunFunction;
+using hazardlab::testing::expect_all_correct_and_exhausted;
+using hazardlab::testing::expect_replay_repeats;
+using hazardlab::testing::explore_context;
+using hazardlab::testing::explored;
 
 // The sizes --schedule explore takes when none is given (labs/05-producer-consumer/main.cpp).
 prodcons::Params small() {
@@ -37,37 +42,9 @@ prodcons::Params small() {
   return params;
 }
 
-template <class Form>
-RunContext three_workers() {
-  RunContext context;
-  context.form = Form::kind;
-  context.workers = 3;
-  context.seed = 42;
-  // Not a timing threshold: the scheduler ends every explored run by its steps. A deadline a loaded
-  // machine could reach would cut a run short, and two runs of one schedule would then differ.
-  context.timeout = std::chrono::minutes(5);
-  return context;
-}
-
 template <class Form, template <class> class Variant>
 RunFunction runs() {
   return [](const RunContext& context) { return prodcons::run<Form, Variant<Form>>(small(), context); };
-}
-
-Exploration explored(const RunFunction& run, const RunContext& context) {
-  return hazardlab::explore(run, context, hazardlab::ExploreOptions{2, 10'000});
-}
-
-void expect_all_correct_and_exhausted(const Exploration& e) {
-  SCOPED_TRACE(nlohmann::json(e.histogram).dump());
-  EXPECT_TRUE(e.exhausted);
-  EXPECT_GT(e.schedules, 1u);
-  EXPECT_FALSE(e.found_failure);
-  EXPECT_EQ(e.worst, hazardlab::Verdict::correct);
-  EXPECT_EQ(e.histogram.size(), 1u);
-  EXPECT_EQ(e.histogram.count("correct"), 1u);
-  EXPECT_EQ(e.given_up, 0u);
-  EXPECT_EQ(e.incomplete, 0u);
 }
 
 // The space is exhausted and the shortest failing schedule shows `outcome`.
@@ -80,22 +57,6 @@ void expect_found(const Exploration& e, const std::string& outcome) {
   EXPECT_GT(e.histogram.count(outcome), 0u);
 }
 
-void expect_replay_repeats(const RunFunction& run, RunContext context, const Exploration& e) {
-  ASSERT_TRUE(e.found_failure);
-  ASSERT_TRUE(e.reported.control.choices_complete);
-  context.schedule = hazardlab::Schedule::replay;
-  context.replay = hazardlab::decode_choices(e.reported.control.choices, context.workers);
-  for (int i = 0; i < 20; ++i) {
-    SCOPED_TRACE(i);
-    const auto result = run(context);
-    const auto record = hazardlab::take_control_record();
-    EXPECT_EQ(result.outcome(), e.reported.outcome()) << result.summary;
-    EXPECT_EQ(result.summary, e.reported.summary);
-    EXPECT_EQ(record.choices, e.reported.control.choices);
-    EXPECT_EQ(record.steps, e.reported.control.steps);
-  }
-}
-
 template <class Form>
 class ProdconsExplore : public hazardlab::testing::LeavesNothingBehind {};
 TYPED_TEST_SUITE(ProdconsExplore, hazardlab::testing::BothForms, hazardlab::testing::FormName);
@@ -104,16 +65,16 @@ TYPED_TEST(ProdconsExplore, NoMutexLosesAnItemOnSomeScheduleAndItsReplayEveryTim
   // Both producers past their empty slot read the same `in`: one item written over the other.
   const hazardlab::testing::AdoptOrphans adopt;
   const auto run = runs<TypeParam, prodcons::BrokenNoMutex>();
-  const Exploration broken = explored(run, three_workers<TypeParam>());
+  const Exploration broken = explored(run, explore_context<TypeParam>(3));
   expect_found(broken, "hazard:lost-and-duplicated");
   EXPECT_GT(broken.histogram.count("correct"), 0u); // only a preemption in the window loses one
   const std::string table = hazardlab::schedule_table(broken.reported.control, 3, prodcons::worker_names(small(), 3));
   EXPECT_NE(table.find("producer 1"), std::string::npos) << table;
   EXPECT_NE(table.find("read in = 0"), std::string::npos) << table;
-  expect_replay_repeats(run, three_workers<TypeParam>(), broken);
+  expect_replay_repeats(run, explore_context<TypeParam>(3), broken);
 
   // The untouched exercise is broken-no-mutex's copy: the same schedules, the same outcomes.
-  const Exploration exercise = explored(runs<TypeParam, prodcons::Exercise>(), three_workers<TypeParam>());
+  const Exploration exercise = explored(runs<TypeParam, prodcons::Exercise>(), explore_context<TypeParam>(3));
   EXPECT_EQ(exercise.schedules, broken.schedules);
   EXPECT_EQ(exercise.histogram, broken.histogram);
 }
@@ -122,36 +83,36 @@ TYPED_TEST(ProdconsExplore, MutexFirstFreezesOnSomeScheduleAndItsReplayEveryTime
   // A producer asleep on "an empty slot" holding the ring mutex, the consumer waiting for it.
   const hazardlab::testing::AdoptOrphans adopt;
   const auto run = runs<TypeParam, prodcons::BrokenMutexFirst>();
-  const Exploration broken = explored(run, three_workers<TypeParam>());
+  const Exploration broken = explored(run, explore_context<TypeParam>(3));
   expect_found(broken, "stuck:deadlock");
-  expect_replay_repeats(run, three_workers<TypeParam>(), broken);
+  expect_replay_repeats(run, explore_context<TypeParam>(3), broken);
 }
 
 TYPED_TEST(ProdconsExplore, NoEmptyCountOverwritesOnSomeScheduleAndItsReplayEveryTime) {
   const hazardlab::testing::AdoptOrphans adopt;
   const auto run = runs<TypeParam, prodcons::BrokenNoEmptyCount>();
-  const Exploration broken = explored(run, three_workers<TypeParam>());
+  const Exploration broken = explored(run, explore_context<TypeParam>(3));
   expect_found(broken, "hazard:overwritten");
-  expect_replay_repeats(run, three_workers<TypeParam>(), broken);
+  expect_replay_repeats(run, explore_context<TypeParam>(3), broken);
 }
 
 TYPED_TEST(ProdconsExplore, NoShutdownStrandsTheConsumerOnEveryScheduleAndItsReplayEveryTime) {
   const hazardlab::testing::AdoptOrphans adopt;
   const auto run = runs<TypeParam, prodcons::BrokenNoShutdown>();
-  const Exploration broken = explored(run, three_workers<TypeParam>());
+  const Exploration broken = explored(run, explore_context<TypeParam>(3));
   expect_found(broken, "stuck:at-shutdown");
   EXPECT_EQ(broken.histogram.size(), 1u); // no schedule tells the consumer
-  expect_replay_repeats(run, three_workers<TypeParam>(), broken);
+  expect_replay_repeats(run, explore_context<TypeParam>(3), broken);
 }
 
 TYPED_TEST(ProdconsExplore, BothFixesMoveEveryItemExactlyOnceOnEveryInterleaving) {
   const hazardlab::testing::AdoptOrphans adopt;
   {
     SCOPED_TRACE("fixed");
-    expect_all_correct_and_exhausted(explored(runs<TypeParam, prodcons::Fixed>(), three_workers<TypeParam>()));
+    expect_all_correct_and_exhausted(explored(runs<TypeParam, prodcons::Fixed>(), explore_context<TypeParam>(3)));
   }
   SCOPED_TRACE("fixed-condvar");
-  expect_all_correct_and_exhausted(explored(runs<TypeParam, prodcons::FixedCondvar>(), three_workers<TypeParam>()));
+  expect_all_correct_and_exhausted(explored(runs<TypeParam, prodcons::FixedCondvar>(), explore_context<TypeParam>(3)));
 }
 
 } // namespace

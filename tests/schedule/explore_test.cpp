@@ -112,6 +112,35 @@ TEST_P(RaceExplored, EveryFixIsCorrectOnEveryScheduleAndTheSpaceIsExhausted) {
   }
 }
 
+// --first-failure (the grader's way): the same depth-first order, stopped at the first schedule
+// that fails. With 2 workers × 1 increment the first schedule lets worker 0 write before worker 1
+// reads (correct); the second switches to worker 1 inside worker 0's window (lost): it stops there.
+// A fix has no failing schedule, so the flag changes nothing: every schedule runs.
+TEST_P(RaceExplored, FirstFailureStopsAtTheFirstFailingScheduleAndChangesNothingForAFix) {
+  const std::string form = GetParam();
+  const auto broken = run_lab_json(
+      "race", {"--variant", "broken", "--form", form, "--schedule", "explore", "--iterations", "1", "--first-failure"});
+  ASSERT_TRUE(broken.report.is_object()) << broken.process.out << broken.process.err;
+  const json& e = broken.report.at("explore");
+  EXPECT_EQ(e.at("schedules").get<std::uint64_t>(), 2u);
+  EXPECT_FALSE(e.at("exhausted").get<bool>());
+  EXPECT_TRUE(e.at("stopped_at_first_failure").get<bool>());
+  EXPECT_EQ(count_of(e.at("histogram"), "correct"), 1u);
+  EXPECT_EQ(count_of(e.at("histogram"), "hazard:lost-updates"), 1u);
+  EXPECT_EQ(e.at("shortest_failing").at("schedule").get<std::uint64_t>(), 2u);
+  EXPECT_EQ(broken.process.exit_status, hazardlab::kExitHazard);
+
+  const auto fixed =
+      run_lab_json("race", {"--variant", "fixed-mutex", "--form", form, "--schedule", "explore", "--first-failure"});
+  ASSERT_TRUE(fixed.report.is_object()) << fixed.process.out << fixed.process.err;
+  const auto all = run_lab_json("race", {"--variant", "fixed-mutex", "--form", form, "--schedule", "explore"});
+  ASSERT_TRUE(all.report.is_object()) << all.process.out << all.process.err;
+  EXPECT_TRUE(fixed.report.at("explore").at("exhausted").get<bool>());
+  EXPECT_FALSE(fixed.report.at("explore").at("stopped_at_first_failure").get<bool>());
+  EXPECT_EQ(fixed.report.at("explore").at("schedules"), all.report.at("explore").at("schedules"));
+  EXPECT_EQ(fixed.process.exit_status, hazardlab::kExitCorrect);
+}
+
 TEST_P(RaceExplored, TheUntouchedExerciseFailsLikeBroken) {
   const auto run = run_lab_json("race", {"--variant", "exercise", "--form", GetParam(), "--schedule", "explore"});
   ASSERT_TRUE(run.report.is_object()) << run.process.err;
@@ -125,6 +154,7 @@ TEST_P(RaceExplored, ExploreOptionsAreCheckedLikeEveryOther) {
   expect_usage_error("race", {"--form", GetParam(), "--schedule", "explore", "--max-schedules", "0"},
                      "--max-schedules");
   expect_usage_error("race", {"--form", GetParam(), "--preemptions", "1"}, "only with --schedule explore");
+  expect_usage_error("race", {"--form", GetParam(), "--first-failure"}, "only with --schedule explore");
   expect_usage_error("race", {"--form", GetParam(), "--schedule", "explore", "--trials", "3"}, "--trials");
 }
 

@@ -8,6 +8,7 @@
 //    exercise's hint says) is caught: two workers draw the same ticket and both get in.
 // Every number here is a count of schedules or of entries, never a time: it holds on one core or
 // many, idle or loaded.
+#include "exploring.hpp"
 #include "form_names.hpp"
 #include "lab_run.hpp"
 #include "leftovers.hpp"
@@ -111,15 +112,10 @@ TYPED_TEST(StarvationExplore, TicketDrawnWithLoadAndStoreLetsTwoWorkersIn) {
   starvation::Params params;
   params.scenario = starvation::Scenario::greedy;
   params.ops = 1; // one turn each: the run ends whatever the counters hold afterwards
-  hazardlab::RunContext context;
-  context.form = TypeParam::kind;
-  context.workers = 2;
-  context.timeout = std::chrono::seconds(20);
-  context.seed = 1;
   const hazardlab::RunFunction run = [&params](const hazardlab::RunContext& c) {
     return starvation::run<TypeParam, TicketDrawnWithLoadAndStore<TypeParam>>(params, c);
   };
-  const auto found = hazardlab::explore(run, context, hazardlab::ExploreOptions{2, 10'000});
+  const auto found = hazardlab::testing::explored(run, hazardlab::testing::explore_context<TypeParam>(2, 1));
   EXPECT_TRUE(found.exhausted);
   EXPECT_TRUE(found.found_failure);
   EXPECT_NE(found.worst, hazardlab::Verdict::correct);
@@ -136,15 +132,10 @@ TYPED_TEST(StarvationExplore, TicketDrawnWithLoadAndStoreIsCaughtAtTheDefaultSiz
   starvation::Params params;
   params.scenario = starvation::Scenario::greedy;
   params.ops = 2;
-  hazardlab::RunContext context;
-  context.form = TypeParam::kind;
-  context.workers = 2;
-  context.timeout = std::chrono::seconds(20);
-  context.seed = 1;
   const hazardlab::RunFunction run = [&params](const hazardlab::RunContext& c) {
     return starvation::run<TypeParam, TicketDrawnWithLoadAndStore<TypeParam>>(params, c);
   };
-  const auto found = hazardlab::explore(run, context, hazardlab::ExploreOptions{2, 10'000});
+  const auto found = hazardlab::testing::explored(run, hazardlab::testing::explore_context<TypeParam>(2, 1));
   EXPECT_TRUE(found.found_failure);
   EXPECT_NE(found.worst, hazardlab::Verdict::correct);
   EXPECT_TRUE(found.histogram.contains("hazard:not-excluded")) << json(found.histogram).dump();

@@ -4,7 +4,7 @@
 //
 //   lab --form thread|process --variant NAME [--workers N] [lab options]
 //       [--schedule natural|forced|explore|replay:CHOICES] [--trials K] [--timeout MS] [--seed S]
-//       [--preemptions K] [--max-schedules N]
+//       [--preemptions K] [--max-schedules N] [--first-failure]
 //       [--timeline] [--trace FILE.json] [--json] [--log-level L] [--list]
 //
 // A lab's main() fills a LabSpec (its options and its variants) and calls lab_main().
@@ -19,6 +19,7 @@
 #include <cstdio>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hazardlab {
@@ -90,6 +91,9 @@ VariantSpec variant_of(std::string name, std::string shows, Forms forms, Runs ru
   return spec;
 }
 
+// Options and their values, as typed: {{"--iterations", "2"}}.
+using ExploreSizes = std::vector<std::pair<std::string, std::string>>;
+
 struct LabSpec {
   std::string name;        // the binary's name: "race"
   std::string description; // one line for --help
@@ -111,10 +115,12 @@ struct LabSpec {
   // role is a usage error.
   std::string workers_help;
   // --schedule explore runs every interleaving, so it wants small runs: the workers it takes when
-  // --workers is not given, and `explore_sizes`, which sets the lab's own sizes that `app` says
-  // were not given (app.count("--iterations") == 0) to small ones.
+  // --workers is not given, and `explore_sizes`, the lab's own options it adds to the command line
+  // when they are not given there ({{"--iterations", "2"}}), parsed and checked as if typed. They
+  // are printed with the replay, which needs them to give the same run. Called after the parse,
+  // so that they may depend on the options given (a scenario).
   int explore_workers = 2;
-  std::function<void(const CLI::App& app)> explore_sizes;
+  std::function<ExploreSizes()> explore_sizes;
   // A line the explore report adds: what exploring can and cannot decide for this lab.
   std::string explore_note;
   // The workers' names in an explored schedule's table, by role ("producer 0"); empty: "worker N".

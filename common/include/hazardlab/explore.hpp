@@ -23,6 +23,9 @@ namespace hazardlab {
 struct ExploreOptions {
   int preemptions = 2;
   std::uint64_t max_schedules = 10'000;
+  // Stop at the first failing schedule: enough to fail a fix, and a broken livelock's every
+  // schedule is thousands of steps long.
+  bool stop_at_first_failure = false;
 };
 
 struct Exploration {
@@ -35,8 +38,9 @@ struct Exploration {
   RunResult reported;
   std::uint64_t reported_schedule = 0;
   bool found_failure = false;
-  std::uint64_t given_up = 0;   // runs in which the guard gave control up (their schedules are not exact)
-  std::uint64_t incomplete = 0; // runs longer than the record holds (not explored past it)
+  bool stopped_at_failure = false; // ExploreOptions::stop_at_first_failure ended it
+  std::uint64_t given_up = 0;      // runs in which the guard gave control up (their schedules are not exact)
+  std::uint64_t incomplete = 0;    // runs longer than the record holds (not explored past it)
   double elapsed_ms = 0;
 };
 
