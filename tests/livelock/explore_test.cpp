@@ -29,10 +29,7 @@ namespace {
 using hazardlab::Exploration;
 using hazardlab::RunContext;
 using hazardlab::RunFunction;
-using hazardlab::testing::expect_all_correct_and_exhausted;
-using hazardlab::testing::expect_replay_repeats;
-using hazardlab::testing::explore_context;
-using hazardlab::testing::explored;
+using namespace hazardlab::testing; // exploring.hpp: explore_context, explored, expect_…
 
 // The sizes --schedule explore takes when none is given (labs/03-livelock/main.cpp).
 livelock::Params small() {
