@@ -1,5 +1,6 @@
 #include "control_block.hpp"
 
+#include "hazardlab/toolkit.hpp"
 #include "hazardlab/workers.hpp"
 
 #include <fmt/format.h>
@@ -46,11 +47,6 @@ inline void handover_fence() noexcept {
 }
 
 thread_local Session t_storage;
-
-std::int64_t now_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 std::string names_of(WorkerSet set) {
   std::vector<int> ids;

@@ -1,4 +1,5 @@
 #include "hazardlab/timeline.hpp"
+#include "hazardlab/toolkit.hpp"
 
 #include <fmt/format.h>
 
@@ -60,11 +61,6 @@ namespace {
 std::atomic<bool> g_requested{false};
 std::optional<Timeline> g_recorded;
 thread_local Track* t_track = nullptr;
-
-std::int64_t now_ns() noexcept {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 void copy_what(std::array<char, kWhatSize>& to, std::string_view what) noexcept {
   const std::size_t n = std::min(what.size(), kWhatSize - 1);

@@ -140,8 +140,7 @@ void explain_stuck(RunResult& result, const WaitForGraph& graph) {
   if (result.kind == "too-slow") return;
   const auto cycle = graph.cycle();
   if (cycle.empty()) return;
-  const bool only_locks =
-      std::ranges::all_of(cycle, [&](int w) { return graph.awaited(w) >= 0 && graph.awaited(w) < kAwaitsSemaphore; });
+  const bool only_locks = std::ranges::all_of(cycle, [&](int w) { return graph.awaited_lock(w).has_value(); });
   result.kind = "deadlock";
   result.summary = fmt::format("deadlock: a cycle of {} workers, each waiting for {}", cycle.size(),
                                only_locks ? "a lock the next one holds" : "what only frozen workers could give");

@@ -3,6 +3,7 @@
 #include "control_block.hpp"
 #include "hazardlab/barrier.hpp"
 #include "hazardlab/timeline.hpp"
+#include "hazardlab/toolkit.hpp"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -37,11 +38,6 @@ constexpr int kChildOrphaned = 71; // the parent died before the child could run
 std::atomic<bool> g_threads_abandoned{false};
 thread_local int t_current_worker = -1;
 volatile std::sig_atomic_t g_pending_signal = 0;
-
-std::int64_t now_ns() noexcept {
-  // steady_clock is CLOCK_MONOTONIC: one clock for every process on the machine.
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-}
 
 std::int64_t cpu_clock_ns(clockid_t clock) noexcept {
   timespec now{};

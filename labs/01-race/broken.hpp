@@ -1,6 +1,6 @@
 #pragma once
 // The broken variants of lab 01. Their races are intended: this is what the lab shows.
-#include "hazardlab/workers.hpp"
+#include "race.hpp"
 
 #include <cstdint>
 #include <mutex>

@@ -12,7 +12,10 @@
 // scheduling point, so --schedule explore can run another worker between any two of them). Keep
 // the hazard point where it is: a correct fix survives it. Prove it on every interleaving:
 //   make run LAB=race ARGS='--variant exercise --schedule explore'
-#include "hazardlab/workers.hpp"
+//
+// Read race.hpp (the contract, lines 1-24) and this file; nothing else is needed. Only this file
+// is collected and graded; changes elsewhere are discarded.
+#include "race.hpp"
 
 #include <cstdint>
 

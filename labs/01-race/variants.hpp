@@ -3,7 +3,7 @@
 // solutions/01-race/ when that folder is part of the build.
 #include "broken.hpp"
 #include "exercise.hpp"
-#include "race.hpp"
+#include "run.hpp"
 #ifdef HAZARDLAB_WITH_SOLUTIONS
 #include "fixed.hpp"
 #endif

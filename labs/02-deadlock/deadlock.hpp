@@ -1,264 +1,54 @@
 #pragma once
-// Lab 02 — deadlock.
+// Lab 02 — deadlock: the contract your exercise works with.
 //
 // Every unit of work needs two locks at once:
-//   bank          a transfer locks the source account, then the destination account;
+//   bank          a transfer locks the source account, then the destination account, and moves
+//                 money from one balance to the other;
 //   philosophers  a philosopher picks up the left fork, then the right one, to eat.
 // When each worker holds one lock and waits for a lock another one holds, round a cycle, nobody
 // can ever go on: a deadlock. The watchdog then shows the wait-for graph and its cycle.
 //
-// A variant is a class template over the form with one function that says how to take the two
-// locks:
+// A variant is a class template over the form (ThreadForm or ProcessForm, see
+// common/include/hazardlab/forms.hpp) with one function that says how to take the two locks:
 //   template <class Work>
 //   static void with_both(State<Form>&, int first, int second, Worker&, Work work)
-// which takes locks[first] and locks[second] (asked in that order) and calls work() holding both.
+// which takes locks[first] and locks[second] (asked in that order) and calls work() once, holding
+// both. work() is the unit itself: it moves the money, or eats.
 //
-// Besides its invariant, every run reports `most_at_once`: the most workers that were inside the
-// work together (holding both of their locks). A fix that serializes everything (one lock for all)
-// is correct, but only ever lets one worker in; a good fix lets in together the workers whose
-// locks do not overlap.
-#include "hazardlab/cli.hpp"
+// worker.hazard_point("holding the first lock") marks the window between taking the first lock and
+// asking for the second. Under --schedule forced and explore the kit's scheduler may run another
+// worker there (forced: every worker takes its first lock before any asks for its second); in a
+// natural run it costs nothing. Taking a lock is a scheduling point too. A correct fix survives
+// anything happening at either.
+//
+// The invariant, judged at the end of every run:
+//  - every worker finishes: no cycle of waiters;
+//  - bank: the total of all the balances is what it was; philosophers: no two neighbours ever eat
+//    at once (they share a fork).
+// Every run also reports `most_at_once`: the most workers that were inside the work together
+// (holding both of their locks). A fix that serializes everything (one lock for all) is correct,
+// but only ever lets one worker in; a good fix lets in together the workers whose locks do not
+// overlap.
+//
+// How a run is driven and judged (run.hpp, judge.hpp) is not yours to read or change: only
+// exercise.hpp is collected and graded.
 #include "hazardlab/traced_lock.hpp"
 #include "hazardlab/workers.hpp"
 
-#include <fmt/format.h>
-
-#include <algorithm>
-#include <array>
-#include <atomic>
-#include <cstdint>
-#include <random>
-
 namespace deadlock {
-
-enum class Scenario { bank, philosophers };
-
-struct Params {
-  Scenario scenario = Scenario::bank;
-  int accounts = 10;              // bank
-  std::uint64_t transfers = 1000; // bank: per worker
-  std::uint64_t meals = 1000;     // philosophers: per philosopher
-};
-
-inline constexpr std::int64_t kOpeningBalance = 1'000;
 
 template <class Form>
 struct State {
   State(const char* lock_name, int locks, int admitted) : locks(lock_name, locks), admission(admitted) {}
 
-  hazardlab::TracedLocks<Form> locks; // accounts or forks; each records who holds and who waits
-  typename Form::Semaphore admission; // how many may try at once (only fixed-waiter uses it)
-  std::array<std::int64_t, hazardlab::kMaxTracedLocks> balance{}; // bank: balance[i] guarded by locks[i]
-  std::array<std::atomic<bool>, hazardlab::kMaxWorkers> eating{}; // philosophers: who eats right now
-  std::atomic<std::uint64_t> neighbours_ate_together{0};          // must stay 0: forks are shared
-  std::atomic<int> inside{0};                                     // workers inside the work right now (see Inside)
-  std::atomic<int> most_at_once{0};                               // … and the most there ever were
-  std::atomic<int> first_units_done{0};                           // the forced script's (see forced_script)
+  // Bank: locks[i] guards account i. Philosophers: locks[i] is fork i, philosopher i's left and
+  // philosopher i - 1's right. locks[i] gives a Lockable (lock, try_lock, unlock) for
+  // std::lock_guard, std::unique_lock or std::scoped_lock; each lock records who holds it and who
+  // waits for it, which is how the wait-for graph is drawn.
+  hazardlab::TracedLocks<Form> locks;
+  // A counting semaphore (acquire, release) of workers - 1 permits (at least 1): a butler who lets
+  // at most that many reach for their locks at once.
+  typename Form::Semaphore admission;
 };
-
-// Counts a worker inside the work, holding both of its locks, for as long as it lives.
-// Relaxed atomics are exact here: every change is a read-modify-write of the one counter, so each
-// sees the count just before it; and a worker that takes a lock after another has let go of it is
-// ordered after that one by the lock itself, so two workers that share a lock are never counted
-// inside together. Relaxed also orders nothing else: the count adds no synchronization between
-// the workers that could hide a fix's missing lock from ThreadSanitizer.
-template <class Form>
-class Inside {
-public:
-  explicit Inside(State<Form>& s) : s_(s) {
-    const int now = s_.inside.fetch_add(1, std::memory_order_relaxed) + 1;
-    int most = s_.most_at_once.load(std::memory_order_relaxed);
-    while (now > most && !s_.most_at_once.compare_exchange_weak(most, now, std::memory_order_relaxed)) {
-    }
-  }
-  ~Inside() { s_.inside.fetch_sub(1, std::memory_order_relaxed); }
-  Inside(const Inside&) = delete;
-  Inside& operator=(const Inside&) = delete;
-
-private:
-  State<Form>& s_;
-};
-
-// --schedule forced: the script that decides who runs (hazardlab/control.hpp).
-//  1. The ring. At each worker's first hazard point the next worker runs: every worker takes the
-//     first lock of its first unit before any takes its second, and the cycle closes. Broken code
-//     is then stuck at once: every worker blocked, each waiting for the next.
-//  2. Then two workers whose locks do not overlap are made to be inside the work at the same
-//     moment, so that a fix that lets them work together shows most_at_once >= 2 on every run, not
-//     only when timing happens to overlap two short units (bank: workers 0 and 1 on accounts 0–1
-//     and 2–3; philosophers 0 and 2, who are not neighbours). Before its second unit (the
-//     scheduling point kBeforeSecondUnit) a worker of the pair is held back until every worker has
-//     done its first unit (the ring's stragglers then hold no lock the pair needs), and every
-//     other worker until the pair has met. Inside its second unit (kInsideSecondUnit) one of the
-//     pair lets the other one run, which takes its own two locks and comes in too.
-// A hold never waits for time: when only held workers can run, the arrangement gives way, which
-// is how a fix that serializes everything (one lock for all) gets through it, correct, with
-// most_at_once 1.
-enum SchedulingTag : int { kBeforeSecondUnit = 1, kInsideSecondUnit = 2 };
-
-template <class Form>
-hazardlab::Script forced_script(const State<Form>* s, int workers, hazardlab::WorkerSet pair, bool meeting) {
-  using hazardlab::Decision;
-  using hazardlab::Point;
-  return [s, workers, pair, meeting](const Decision& d) {
-    const int me = d.worker();
-    if (d.point() == Point::hazard && d.hazard_points(me) == 1) return d.next_after(me); // 1. the ring
-    if (!meeting) return hazardlab::default_choice(d);
-    if (d.point() == Point::tagged && d.tag() == kInsideSecondUnit) { // 2. inside: the other of the pair
-      if (const int other = d.next_after(me, pair & ~hazardlab::only(me)); other >= 0) return other;
-    }
-    const bool first_units_done = s->first_units_done.load(std::memory_order_relaxed) >= workers;
-    const bool met = s->most_at_once.load(std::memory_order_relaxed) >= 2;
-    hazardlab::WorkerSet free = 0;
-    for (int w = 0; w < d.workers(); ++w) {
-      const bool in_pair = (pair >> w & 1) != 0;
-      const bool held =
-          d.at(w) == Point::tagged && d.tag_of(w) == kBeforeSecondUnit && (in_pair ? !first_units_done : !met);
-      if (d.eligible(w) && !held) free |= hazardlab::only(w);
-    }
-    if (free == 0) return hazardlab::default_choice(d); // only held workers can run: the arrangement gives way
-    return (free >> me & 1) != 0 ? me : d.next_after(me, free);
-  };
-}
-
-// Bank: random transfers between two different accounts. Under the forced schedule each worker's
-// first transfer goes round a ring of R = min(workers, accounts) accounts (worker w: account
-// w mod R → account (w + 1) mod R): once every worker holds its source, each waits for the next
-// one's, and the last for the first's. Its second transfer is between accounts 2w and 2w + 1 (mod
-// accounts): workers 0 and 1 then share no account when there are 4 accounts or more (all workers
-// none, with 2 × workers or more), and they meet inside it (SecondUnitMeeting).
-template <class Form, class Variant>
-hazardlab::WorkerBody bank_worker(State<Form>* s, const Params& params, const hazardlab::RunContext& context) {
-  return
-      [s, transfers = params.transfers, accounts = params.accounts, ring = std::min(context.workers, params.accounts),
-       forced = context.controlled(), seed = context.seed](hazardlab::Worker& worker) {
-        std::mt19937_64 random(seed + 0x9e3779b97f4a7c15ULL * static_cast<std::uint64_t>(worker.id() + 1));
-        std::uniform_int_distribution<int> account(0, accounts - 1);
-        std::uniform_int_distribution<std::int64_t> amount(1, 100);
-        for (std::uint64_t t = 0; t < transfers; ++t) {
-          int from = account(random);
-          int to = account(random);
-          while (to == from)
-            to = account(random);
-          if (forced && t == 0 && ring >= 2) { // a ring needs two: alone, a worker waits for nobody
-            from = worker.id() % ring;
-            to = (worker.id() + 1) % ring;
-          }
-          if (forced && t == 1) {
-            from = (2 * worker.id()) % accounts;
-            to = (2 * worker.id() + 1) % accounts;
-            worker.scheduling_point(kBeforeSecondUnit, "start transfer 2");
-          }
-          const std::int64_t sum = amount(random);
-          Variant::with_both(*s, from, to, worker, [&] {
-            const Inside<Form> inside(*s);
-            if (t == 1) worker.scheduling_point(kInsideSecondUnit, "move the money of transfer 2");
-            s->balance[from] -= sum;
-            s->balance[to] += sum;
-          });
-          worker.progressed();
-          if (forced && t == 0) s->first_units_done.fetch_add(1, std::memory_order_relaxed);
-        }
-      };
-}
-
-// Philosophers: philosopher i eats with fork i (left) and fork i + 1 (right). Under the forced
-// schedule philosophers 0 and 2, who share no fork when there are 4 or more, meet inside their
-// second meal (SecondUnitMeeting).
-template <class Form, class Variant>
-hazardlab::WorkerBody philosopher(State<Form>* s, const Params& params, const hazardlab::RunContext& context) {
-  return [s, meals = params.meals, seats = context.workers, forced = context.controlled()](hazardlab::Worker& worker) {
-    const int me = worker.id();
-    const int left = me;
-    const int right = (me + 1) % seats;
-    for (std::uint64_t m = 0; m < meals; ++m) {
-      if (m == 1) worker.scheduling_point(kBeforeSecondUnit, "sit down for meal 2");
-      Variant::with_both(*s, left, right, worker, [&] {
-        const Inside<Form> inside(*s);
-        if (m == 1) worker.scheduling_point(kInsideSecondUnit, "eat meal 2");
-        s->eating[me] = true;
-        if (s->eating[(me + 1) % seats] || s->eating[(me + seats - 1) % seats]) ++s->neighbours_ate_together;
-        s->eating[me] = false;
-      });
-      worker.progressed();
-      if (forced && m == 0) s->first_units_done.fetch_add(1, std::memory_order_relaxed);
-    }
-  };
-}
-
-template <class Form>
-hazardlab::RunResult judge(const Params& params, const hazardlab::RunContext& context, State<Form>& s,
-                           const hazardlab::WorkersReport& report) {
-  using hazardlab::grouped;
-  std::uint64_t done = 0;
-  for (auto units : report.progress)
-    done += units;
-  const auto most_at_once = static_cast<std::uint64_t>(s.most_at_once.load());
-  hazardlab::RunResult result;
-  if (auto unfinished = hazardlab::unfinished_run(report)) {
-    result = std::move(*unfinished);
-    // The records are atomics, safe to read even beside abandoned threads.
-    hazardlab::explain_stuck(result, s.locks.graph(context.workers));
-    result.metrics["most_at_once"] = most_at_once; // an atomic: safe beside abandoned threads too
-    return result;
-  }
-  result.elapsed_ms = report.elapsed_ms;
-  if (params.scenario == Scenario::bank) {
-    const std::int64_t before = kOpeningBalance * params.accounts;
-    std::int64_t after = 0;
-    for (int i = 0; i < params.accounts; ++i)
-      after += s.balance[i];
-    result.metrics["transfers"] = done;
-    result.metrics["total_before"] = before;
-    result.metrics["total_after"] = after;
-    result.metrics["most_at_once"] = most_at_once;
-    if (after == before) {
-      result.summary = fmt::format("{} transfers done, total {} conserved, at most {} at once", grouped(done),
-                                   grouped(before), hazardlab::counted(most_at_once, "transfer", "transfers"));
-    } else {
-      result.verdict = hazardlab::Verdict::hazard;
-      result.kind = "total-changed";
-      result.summary = fmt::format("the total changed from {} to {}", before, after);
-    }
-  } else {
-    const auto together = s.neighbours_ate_together.load();
-    result.metrics["meals"] = done;
-    result.metrics["neighbours_ate_together"] = together;
-    result.metrics["most_at_once"] = most_at_once;
-    if (together == 0) {
-      result.summary = fmt::format("{} meals eaten, no two neighbours ever ate at once, at most {} eating at once",
-                                   grouped(done), hazardlab::counted(most_at_once, "philosopher", "philosophers"));
-    } else {
-      result.verdict = hazardlab::Verdict::hazard;
-      result.kind = "fork-shared";
-      result.summary = fmt::format("neighbours ate at the same time {} times", grouped(together));
-    }
-  }
-  return result;
-}
-
-template <class Form, class Variant>
-hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& context) {
-  const bool bank = params.scenario == Scenario::bank;
-  auto state = hazardlab::place<Form, State<Form>>(bank ? "account" : "fork", bank ? params.accounts : context.workers,
-                                                   std::max(1, context.workers - 1));
-  for (int i = 0; i < params.accounts; ++i)
-    state->balance[i] = kOpeningBalance;
-  const auto body = bank ? bank_worker<Form, Variant>(state.get(), params, context)
-                         : philosopher<Form, Variant>(state.get(), params, context);
-  // The pair that meets inside its second unit, where some two second units share no lock: bank
-  // workers 0 and 1 (4 accounts or more), philosophers 0 and 2 (4 or more at the table).
-  const hazardlab::WorkerSet pair =
-      bank ? hazardlab::only(0) | hazardlab::only(1) : hazardlab::only(0) | hazardlab::only(2);
-  const bool meeting = context.workers >= 2 && (bank ? params.accounts >= 4 && params.transfers >= 2
-                                                     : context.workers >= 4 && params.meals >= 2);
-  auto options = context.run_options(forced_script(state.get(), context.workers, pair, meeting));
-  // A natural run that freezes is stuck as soon as its cycle has stayed put a moment.
-  options.frozen = [s = state.get(), workers = context.workers](const std::vector<bool>& finished) {
-    return s->locks.graph(workers).stuck_text(finished);
-  };
-  const auto report = hazardlab::run_workers<Form>(context.workers, context.timeout, body, options);
-  return judge(params, context, *state, report);
-}
 
 } // namespace deadlock

@@ -8,6 +8,9 @@
 // transfer must still move its money and every philosopher must still eat holding both forks.
 // Keep the hazard point: a correct fix survives it. Prove it on every interleaving:
 //   make run LAB=deadlock ARGS='--variant exercise --schedule explore'
+//
+// Read deadlock.hpp (the contract, lines 1–54) and this file; nothing else is needed. Only this
+// file is collected and graded; changes elsewhere are discarded.
 #include "deadlock.hpp"
 
 #include <mutex>

@@ -2,8 +2,8 @@
 // The variants of lab 02 and the forms each applies to. The reference fixes come from
 // solutions/02-deadlock/ when that folder is part of the build.
 #include "broken.hpp"
-#include "deadlock.hpp"
 #include "exercise.hpp"
+#include "run.hpp"
 #ifdef HAZARDLAB_WITH_SOLUTIONS
 #include "fixed.hpp"
 #endif

@@ -11,6 +11,9 @@
 // has to make them stop coming back together (worker.pause_for is the pause the schedule sees), or
 // stop needing to give way at all. Then prove it on every interleaving:
 //   make run LAB=livelock ARGS='--variant exercise --schedule explore'
+//
+// Read livelock.hpp (the contract, lines 1–75) and this file; nothing else is needed. Only this
+// file is collected and graded; changes elsewhere are discarded.
 #include "livelock.hpp"
 
 namespace livelock {

@@ -3,7 +3,7 @@
 // solutions/03-livelock/ when that folder is part of the build.
 #include "broken.hpp"
 #include "exercise.hpp"
-#include "livelock.hpp"
+#include "run.hpp"
 #ifdef HAZARDLAB_WITH_SOLUTIONS
 #include "fixed.hpp"
 #endif

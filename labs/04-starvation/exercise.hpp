@@ -16,6 +16,9 @@
 //
 // Then check exclusion on every interleaving of a small run (fairness cannot be explored):
 //   make run LAB=starvation ARGS='--variant exercise --schedule explore --scenario greedy'
+//
+// Read starvation.hpp (the contract, lines 1–94) and this file; nothing else is needed. Only this
+// file is collected and graded; changes elsewhere are discarded.
 #include "starvation.hpp"
 
 #include <atomic>

@@ -3,7 +3,7 @@
 // from solutions/04-starvation/ when that folder is part of the build.
 #include "broken.hpp"
 #include "exercise.hpp"
-#include "starvation.hpp"
+#include "run.hpp"
 #ifdef HAZARDLAB_WITH_SOLUTIONS
 #include "fixed.hpp"
 #endif

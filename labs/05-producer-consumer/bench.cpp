@@ -7,6 +7,7 @@
 // a buffer run that is not `correct`, or a pipe that delivers other bytes, stops the benchmark.
 #include "fixed.hpp"
 #include "prodcons.hpp"
+#include "run.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>

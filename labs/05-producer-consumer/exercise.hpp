@@ -9,6 +9,10 @@
 // that the consumers stop once production has ended, and that you did not trade the hazard for
 // a freeze (broken-mutex-first shows how that happens). Prove it on every interleaving:
 //   make run LAB=prodcons ARGS='--variant exercise --schedule explore'
+//
+// Read prodcons.hpp (the contract, lines 1-143) and this file; nothing else is needed (broken.hpp
+// shows the other ways to get it wrong). Only this file is collected and graded; changes elsewhere
+// are discarded.
 #include "prodcons.hpp"
 
 #include <mutex>

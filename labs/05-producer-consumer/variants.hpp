@@ -4,6 +4,7 @@
 #include "broken.hpp"
 #include "exercise.hpp"
 #include "prodcons.hpp"
+#include "run.hpp"
 #ifdef HAZARDLAB_WITH_SOLUTIONS
 #include "fixed.hpp"
 #endif

@@ -12,6 +12,7 @@
 //   TempFolder      io-file's folder, removed on every exit path
 #include "hazardlab/forms.hpp"
 #include "hazardlab/timeline.hpp"
+#include "hazardlab/toolkit.hpp"
 #include "hazardlab/workers.hpp"
 
 #include <fmt/format.h>
@@ -51,11 +52,9 @@ inline int cores() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-// CLOCK_MONOTONIC: the same clock in every process of the machine, so a time stamped by one
-// worker can be compared with one stamped by another.
-inline std::int64_t now_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
-}
+// One clock for every process of the machine (toolkit.hpp): a time stamped by one worker compares
+// with one stamped by another.
+using hazardlab::now_ns;
 
 inline double median(std::vector<double> values) {
   if (values.empty()) return 0;
@@ -514,29 +513,27 @@ PoolRun run_pool(const WorkParams& p, int pool, std::uint64_t tasks, std::chrono
   auto runs = hazardlab::place_array<Form, std::atomic<std::uint32_t>>(tasks);
   auto results = hazardlab::place_array<Form, std::uint64_t>(tasks);
   auto gils = hazardlab::place_array<Form, Gil<Form>>(gil_count<Form>(pool));
-  const auto report = hazardlab::run_workers<Form>(
-      pool, timeout,
-      [p, tasks, c = counters.get(), runs = runs.data(), results = results.data(),
-       gils = gils.data()](hazardlab::Worker& worker) {
-        Gil<Form>* gil = nullptr;
-        if (p.gil) {
-          gil = &gils[Form::kind == hazardlab::FormKind::thread ? 0 : worker.id()];
-          gil->acquire();
-        }
-        for (;;) {
-          const std::uint64_t t = c->next.fetch_add(1, std::memory_order_relaxed);
-          if (t >= tasks) break;
-          const int now = c->running.fetch_add(1, std::memory_order_acq_rel) + 1;
-          int most = c->most_running.load(std::memory_order_relaxed);
-          while (now > most && !c->most_running.compare_exchange_weak(most, now, std::memory_order_relaxed)) {
-          }
-          runs[t].fetch_add(1, std::memory_order_relaxed);
-          results[t] = do_unit<Form>(p, t, gil);
-          c->running.fetch_sub(1, std::memory_order_acq_rel);
-          worker.progressed();
-        }
-        if (gil != nullptr) gil->release();
-      });
+  // Each worker takes the next task until none is left (the pool's queue is one counter).
+  const auto take_tasks = [p, tasks, c = counters.get(), runs = runs.data(), results = results.data(),
+                           gils = gils.data()](hazardlab::Worker& worker) {
+    Gil<Form>* gil = nullptr;
+    if (p.gil) {
+      gil = &gils[Form::kind == hazardlab::FormKind::thread ? 0 : worker.id()];
+      gil->acquire();
+    }
+    for (;;) {
+      const std::uint64_t t = c->next.fetch_add(1, std::memory_order_relaxed);
+      if (t >= tasks) break;
+      const int now = c->running.fetch_add(1, std::memory_order_acq_rel) + 1;
+      hazardlab::raise_to(c->most_running, now);
+      runs[t].fetch_add(1, std::memory_order_relaxed);
+      results[t] = do_unit<Form>(p, t, gil);
+      c->running.fetch_sub(1, std::memory_order_acq_rel);
+      worker.progressed();
+    }
+    if (gil != nullptr) gil->release();
+  };
+  const auto report = hazardlab::run_workers<Form>(pool, timeout, take_tasks);
   if (report.ending != hazardlab::WorkersReport::Ending::finished)
     throw std::runtime_error(
         fmt::format("the {} pool of {} did not finish: {}", hazardlab::to_string(Form::kind), pool, report.what));

@@ -1,6 +1,6 @@
 #pragma once
 // Lab 01 reference fixes.
-#include "hazardlab/workers.hpp"
+#include "race.hpp"
 
 #include <atomic>
 #include <cstdint>

@@ -7,7 +7,7 @@
 #include "lab_run.hpp"
 #include "leftovers.hpp"
 
-#include "livelock.hpp"
+#include "run.hpp"
 
 #include "hazardlab/outcome.hpp"
 

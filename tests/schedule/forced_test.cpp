@@ -5,61 +5,20 @@
 // form goes on to the next trial. Nothing here depends on time: the deadline is far off, and no
 // elapsed time is asserted (hazardlab-tour --runs N measures those).
 #include "lab_run.hpp"
+#include "lab_schedules.hpp"
 
 #include "hazardlab/outcome.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
 namespace {
 
 using hazardlab::testing::run_lab_json;
-
-struct Row {
-  std::string lab;
-  std::string variant;
-  std::vector<std::string> args; // beyond --variant, --form and --schedule forced
-  std::string outcome;           // on every trial
-  bool fix = false;              // a reference fix (absent without solutions/)
-};
-
-// The default sizes, but for the starvation lab's operations (its sections are CPU time, and under
-// control one worker runs at a time: 200 keeps a trial short without changing what happens).
-const std::vector<Row> kRows{
-    {"race", "broken", {}, "hazard:lost-updates"},
-    {"race", "exercise", {}, "hazard:lost-updates"},
-    {"race", "fixed-mutex", {}, "correct", true},
-    {"race", "fixed-atomic", {}, "correct", true},
-    {"deadlock", "broken", {}, "stuck:deadlock"},
-    {"deadlock", "broken", {"--scenario", "philosophers"}, "stuck:deadlock"},
-    {"deadlock", "exercise", {}, "stuck:deadlock"},
-    {"deadlock", "fixed-ordering", {}, "correct", true},
-    {"deadlock", "fixed-ordering", {"--scenario", "philosophers"}, "correct", true},
-    {"deadlock", "fixed-lock-all", {}, "correct", true},
-    {"deadlock", "fixed-waiter", {"--scenario", "philosophers"}, "correct", true},
-    {"livelock", "broken", {}, "stuck:livelock"},
-    {"livelock", "broken", {"--workers", "8"}, "stuck:livelock"},
-    {"livelock", "exercise", {}, "stuck:livelock"},
-    {"livelock", "fixed-backoff", {}, "correct", true},
-    {"livelock", "fixed-backoff", {"--workers", "8"}, "correct", true},
-    {"livelock", "fixed-ordering", {}, "correct", true},
-    {"starvation", "broken", {"--ops", "200"}, "hazard:starvation"},
-    {"starvation", "broken", {"--ops", "200", "--scenario", "greedy"}, "hazard:starvation"},
-    {"starvation", "exercise", {"--ops", "200"}, "hazard:starvation"},
-    {"starvation", "broken-shared-mutex", {"--ops", "200"}, "hazard:starvation"}, // thread form only
-    {"starvation", "fixed-turnstile", {"--ops", "200"}, "correct", true},
-    {"starvation", "fixed-ticket", {"--ops", "200", "--scenario", "greedy"}, "correct", true},
-    {"prodcons", "broken-no-mutex", {}, "hazard:lost-and-duplicated"},
-    {"prodcons", "broken-mutex-first", {}, "stuck:deadlock"},
-    {"prodcons", "broken-no-empty-count", {}, "hazard:overwritten"},
-    {"prodcons", "broken-no-shutdown", {}, "stuck:at-shutdown"},
-    {"prodcons", "exercise", {}, "hazard:lost-and-duplicated"},
-    {"prodcons", "fixed", {}, "correct", true},
-    {"prodcons", "fixed-condvar", {}, "correct", true},
-};
 
 // Under TSan every trial is several times slower: fewer of them, the same verdict on each.
 #if defined(__SANITIZE_THREAD__)
@@ -73,15 +32,18 @@ const std::vector<std::string> kTsanEnv{};
 #endif
 
 struct Case {
-  Row row;
+  hazardlab::testing::LabRow row;
   std::string form;
 };
 
+// Each lab's rows (tests/<lab>/schedules.json), in each form the build tests and the row applies to.
+// The starvation lab's rows take fewer operations than its default: its sections are CPU time, and
+// under control one worker runs at a time (200 keeps a trial short without changing what happens).
 std::vector<Case> cases() {
   std::vector<Case> all;
-  for (const auto& row : kRows)
+  for (const auto& row : hazardlab::testing::lab_rows("forced"))
     for (const auto& form : kForms)
-      if (!(row.variant == "broken-shared-mutex" && form == "process")) all.push_back({row, form});
+      if (std::ranges::find(row.forms, form) != row.forms.end()) all.push_back({row, form});
   return all;
 }
 

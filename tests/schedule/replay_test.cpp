@@ -4,12 +4,14 @@
 // and bad text a usage error naming where it is bad: exit 2, one line, nothing on stdout, nothing
 // left behind.
 #include "lab_run.hpp"
+#include "lab_schedules.hpp"
 
 #include "hazardlab/outcome.hpp"
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -67,23 +69,17 @@ TEST_P(Replay, TheChoicesAForcedRunPrintedGiveTheSameRun) {
   }
 }
 
+// Each lab's replay rows (tests/<lab>/schedules.json), in both forms; the reference fixes' only
+// with solutions/.
 std::vector<Case> cases() {
   std::vector<Case> all;
-  for (const std::string form : {"thread", "process"}) {
-    all.push_back({"race", "broken", form, {"--iterations", "2000"}});
-    all.push_back({"deadlock", "broken", form, {}});
-    all.push_back({"livelock", "broken", form, {"--workers", "3"}});
-    all.push_back({"starvation", "broken", form, {"--ops", "100"}});
-    all.push_back({"starvation", "broken", form, {"--ops", "100", "--scenario", "greedy"}});
-    all.push_back({"prodcons", "broken-no-mutex", form, {"--items", "2000"}});
-    all.push_back({"prodcons", "broken-no-shutdown", form, {"--items", "2000"}});
-#ifdef HAZARDLAB_WITH_SOLUTIONS
-    all.push_back({"deadlock", "fixed-ordering", form, {}});                // random transfers: the seed matters
-    all.push_back({"livelock", "fixed-backoff", form, {"--workers", "3"}}); // random pauses
-    all.push_back({"starvation", "fixed-ticket", form, {"--ops", "100", "--scenario", "greedy"}});
-    all.push_back({"prodcons", "fixed-condvar", form, {"--items", "2000"}});
+  for (const std::string form : {"thread", "process"})
+    for (const auto& row : hazardlab::testing::lab_rows("replay")) {
+#ifndef HAZARDLAB_WITH_SOLUTIONS
+      if (row.fix) continue;
 #endif
-  }
+      if (std::ranges::find(row.forms, form) != row.forms.end()) all.push_back({row.lab, row.variant, form, row.args});
+    }
   return all;
 }
 

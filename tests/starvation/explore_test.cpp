@@ -13,7 +13,7 @@
 #include "lab_run.hpp"
 #include "leftovers.hpp"
 
-#include "starvation.hpp"
+#include "run.hpp"
 
 #include "hazardlab/explore.hpp"
 #include "hazardlab/outcome.hpp"

@@ -8,7 +8,7 @@
 //    already past it, each at most once: at most --readers entries in one wait. Its readers have no
 //    bound (glibc's mutexes and semaphores let a running thread barge past a woken one), so none is
 //    asserted for them, and the lab does not judge them either: it promises writers their turn,
-//    not readers a fair share (starvation.hpp, Window). So every run of both fixes is correct.
+//    not readers a fair share (judge.hpp, Window). So every run of both fixes is correct.
 // And readers must be able to read together: a forced fixed-turnstile run has two readers inside at
 // once (most_readers_at_once >= 2) on every run, while a lock that lets one reader in at a time (one
 // mutex for everyone, a test-local variant) reports 1.
@@ -19,7 +19,7 @@
 #include "lab_run.hpp"
 #include "leftovers.hpp"
 
-#include "starvation.hpp"
+#include "run.hpp"
 
 #include "hazardlab/outcome.hpp"
 
@@ -83,6 +83,13 @@ void expect_fair_run(const std::string& form, const Shape& shape, const std::str
     if (shape.variant == "fixed-ticket") {
       EXPECT_LT(most_overtakes, static_cast<std::uint64_t>(shape.workers));
       EXPECT_FALSE(worker.value("starved", true));
+      // Forced, every rival gets in line (draws its ticket) while the greedy worker is inside, so the
+      // ticket lock serves all in turn: each an equal share of the window, to within a turn or two.
+      // (A rival held back before drawing would be overtaken by nobody, in line with nobody, and
+      // get nothing: "not starved" alone did not see that.)
+      if (schedule == "forced") {
+        EXPECT_GE(worker.value("share_pct", 0.0) * shape.workers, 90.0) << "an equal share is 100 / workers";
+      }
     } else if (w >= shape.readers) { // a turnstile writer
       EXPECT_LE(most_overtakes, static_cast<std::uint64_t>(shape.readers));
       EXPECT_FALSE(worker.value("starved", true));
@@ -90,7 +97,7 @@ void expect_fair_run(const std::string& form, const Shape& shape, const std::str
   }
   if (shape.readers > 0) {
     // Readers read together: under the forced schedule two of them are inside at once before any
-    // writer asks, on every run (see readers_writers_script in starvation.hpp).
+    // writer asks, on every run (see readers_writers_script in run.hpp).
     const auto most_readers = metrics.value("most_readers_at_once", std::uint64_t{0});
     EXPECT_GE(most_readers, schedule == "forced" ? 2u : 1u) << metrics.dump();
     EXPECT_LE(most_readers, static_cast<std::uint64_t>(shape.readers)) << metrics.dump();

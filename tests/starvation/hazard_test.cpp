@@ -11,7 +11,7 @@
 #include "lab_run.hpp"
 #include "leftovers.hpp"
 
-#include "starvation.hpp"
+#include "run.hpp"
 
 #include "hazardlab/outcome.hpp"
 

@@ -19,7 +19,7 @@
 #include "lab_run.hpp"
 
 #include "broken.hpp"
-#include "starvation.hpp"
+#include "judge.hpp"
 #ifdef HAZARDLAB_WITH_SOLUTIONS
 #include "fixed.hpp"
 #endif

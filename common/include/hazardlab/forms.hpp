@@ -26,7 +26,7 @@ namespace hazardlab {
 
 enum class FormKind { thread, process };
 
-std::string_view to_string(FormKind form) noexcept;
+constexpr std::string_view to_string(FormKind form) noexcept { return form == FormKind::thread ? "thread" : "process"; }
 
 // Workers are std::jthreads in one process; shared state is on the heap.
 struct ThreadForm {

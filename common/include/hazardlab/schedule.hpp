@@ -13,7 +13,19 @@ namespace hazardlab {
 // variants use forced; statistics use natural; proofs use explore.
 enum class Schedule { natural, forced, replay, explore };
 
-std::string_view to_string(Schedule schedule) noexcept;
+constexpr std::string_view to_string(Schedule schedule) noexcept {
+  switch (schedule) {
+  case Schedule::natural:
+    return "natural";
+  case Schedule::forced:
+    return "forced";
+  case Schedule::replay:
+    return "replay";
+  case Schedule::explore:
+    return "explore";
+  }
+  return "?";
+}
 
 // Hazard points (where the broken code is exposed) are Worker::hazard_point(), in workers.hpp.
 

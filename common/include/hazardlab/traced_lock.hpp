@@ -70,8 +70,18 @@ public:
   // finished worker gives nothing any more), those workers' lines; otherwise empty.
   std::string stuck_text(const std::vector<bool>& finished) const;
   int workers() const noexcept { return static_cast<int>(awaited_.size()); }
-  // What the worker waits for: -1, a lock, or kAwaitsSemaphore + j.
+  // What the worker waits for, as recorded: -1, a lock, or kAwaitsSemaphore + j.
   int awaited(int worker) const { return awaited_[worker]; }
+  // The lock the worker waits for, if it waits for a lock.
+  std::optional<int> awaited_lock(int worker) const {
+    const int a = awaited_[worker];
+    return a >= 0 && a < kAwaitsSemaphore ? std::optional<int>(a) : std::nullopt;
+  }
+  // The semaphore (its index among the graph's semaphores) the worker waits for, if any.
+  std::optional<int> awaited_semaphore(int worker) const {
+    const int a = awaited_[worker];
+    return a >= kAwaitsSemaphore ? std::optional<int>(a - kAwaitsSemaphore) : std::nullopt;
+  }
 
 private:
   std::string lock_name(int lock) const;
