@@ -21,41 +21,70 @@ DEST ?=
 MAKEFLAGS += --no-print-directory
 JOBS ?= $(shell nproc)
 
-PRESETS := default tsan asan debug
-BUILDS := $(addprefix build-,$(PRESETS))
+# The lab programs, one place: the labs CMakeLists.txt adds (hazardlab_add_lab), and lab 06.
+LABS := $(shell sed -n 's/^hazardlab_add_lab.NAME \([^ ]*\) .*/\1/p' CMakeLists.txt) threads-vs-processes
+comma := ,
+empty :=
+space := $(empty) $(empty)
 
-.PHONY: deps run test tsan helgrind asan grade handout plot clean format $(BUILDS)
+# LAB is checked before anything is built: one line, exit 2.
+ifneq ($(LAB),)
+  ifeq ($(filter $(LAB),$(LABS)),)
+    $(error LAB=$(LAB): no such lab (the labs: $(subst $(space),$(comma) ,$(LABS))))
+  endif
+else ifneq ($(filter tsan asan helgrind,$(MAKECMDGOALS)),)
+  $(error make $(filter tsan asan helgrind,$(MAKECMDGOALS)): say which lab, e.g. LAB=race ARGS='--variant broken' (the labs: $(subst $(space),$(comma) ,$(LABS))))
+endif
+
+.PHONY: deps run test tsan helgrind asan grade handout plot clean format
 
 deps:
 	@bash scripts/install-deps.sh
 
-# Configure (cheap when nothing changed) and build one preset. A static pattern rule, because make
-# never applies an ordinary pattern rule to a .PHONY target.
-$(BUILDS): build-%: deps
-	@cmake --preset $* >/dev/null
-	@cmake --build --preset $* -j $(JOBS)
+# $(call build,PRESET,TARGETS,WHAT): configure (cheap when nothing changed) and build only TARGETS,
+# in one line; the compiler's messages are shown only when it fails (the whole log stays in build/).
+define build
+	@mkdir -p build
+	@echo "make: building $(3) ($(1) build)"
+	@cmake --preset $(1) >build/configure-$(1).log 2>&1 || { cat build/configure-$(1).log >&2; exit 1; }
+	@cmake --build --preset $(1) --target $(2) -j $(JOBS) >build/build-$(1).log 2>&1 || { \
+	  grep -v -E '^\[ *[0-9]+%\]|^g?make(\[[0-9]+\])?: |^ *$$' build/build-$(1).log >&2; \
+	  echo "make: the build failed (the whole log: build/build-$(1).log)" >&2; exit 1; }
+endef
 
-run: build-default
+# A program run under a sanitizer: its exit status kept, and 66 (ThreadSanitizer's, when it
+# reported) explained. $(call sanitized,BUILD_DIR,TOOL)
+define sanitized
+	@status=0; $(1)/bin/$(LAB) $(ARGS) || status=$$?; \
+	if [ $$status -eq 66 ]; then echo "make: exit 66 is $(2)'s: it reported a data race or another error above (README: Reading a ThreadSanitizer report)" >&2; fi; \
+	exit $$status
+endef
+
+run: deps
 ifeq ($(LAB),)
+	$(call build,default,hazardlab-programs,the tour and the labs)
 	@build/default/bin/hazardlab-tour $(ARGS)
 else
+	$(call build,default,$(LAB),$(LAB))
 	@build/default/bin/$(LAB) $(ARGS)
 endif
 
-test: build-default build-tsan
+test: deps
+	$(call build,default,all,everything with its tests)
+	$(call build,tsan,all,everything with its tests)
 	ctest --preset default -j $(JOBS) --timeout 300 --no-tests=error
 	ctest --preset tsan -j $(JOBS) --timeout 300 --no-tests=error
 
-tsan: build-tsan
-	@test -n "$(LAB)" || { echo "make tsan: say which lab, e.g. make tsan LAB=race ARGS='--variant broken'" >&2; exit 2; }
-	@build/tsan/bin/$(LAB) $(ARGS)
+tsan: deps
+	$(call build,tsan,$(LAB),$(LAB))
+	$(call sanitized,build/tsan,ThreadSanitizer)
 
-asan: build-asan
-	@test -n "$(LAB)" || { echo "make asan: say which lab, e.g. make asan LAB=race" >&2; exit 2; }
+asan: deps
+	$(call build,asan,$(LAB),$(LAB))
 	@build/asan/bin/$(LAB) $(ARGS)
 
-helgrind: build-debug
-	@test -n "$(LAB)" || { echo "make helgrind: say which lab, e.g. make helgrind LAB=race ARGS='--variant broken'" >&2; exit 2; }
+helgrind: deps
+	$(call build,debug,$(LAB),$(LAB))
 	@valgrind --tool=helgrind --suppressions=scripts/helgrind.supp build/debug/bin/$(LAB) $(ARGS)
 
 # Builds what it needs itself, lab by lab, so that one exercise that does not compile costs only
@@ -76,7 +105,8 @@ clean:
 # are given (otherwise the last measurement is drawn again); gnuplot-nox is installed on first use.
 PLOT_CSV ?= build/threads-vs-processes.csv
 PLOT_DIR ?= build/plots
-plot: build-default
+plot: deps
+	$(call build,default,threads-vs-processes,threads-vs-processes)
 	@if [ -n "$(ARGS)" ] || [ ! -f $(PLOT_CSV) ]; then build/default/bin/threads-vs-processes --csv $(PLOT_CSV) $(ARGS); fi
 	@command -v gnuplot >/dev/null || bash scripts/install-deps.sh gnuplot-nox
 	@mkdir -p $(PLOT_DIR)

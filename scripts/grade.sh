@@ -82,7 +82,16 @@ bin_dirs=()
 for preset in $builds; do
   bin_dirs+=(--bin-dir "$preset=$tree/build/$preset/bin")
   echo "grade: building the labs ($preset)" >&2
-  (cd "$tree" && cmake --preset "$preset" >/dev/null && cmake --build --preset "$preset" --target hazardlab_core -j "$jobs" >/dev/null)
+  core_option=()
+  if [ "$tree" != "$root" ]; then
+    # The submission's tree has this tree's core, untouched (only exercises are taken): this
+    # tree's build of it is linked there, rather than compiled once more per submission.
+    [ -f "$root/build/$preset/CMakeCache.txt" ] || cmake --preset "$preset" >/dev/null
+    cmake --build --preset "$preset" --target hazardlab_core -j "$jobs" >/dev/null
+    core_option=(-DHAZARDLAB_CORE_LIBRARY="$root/build/$preset/common/libhazardlab_core.a")
+  fi
+  (cd "$tree" && cmake --preset "$preset" "${core_option[@]}" >/dev/null)
+  [ ${#core_option[@]} -gt 0 ] || (cd "$tree" && cmake --build --preset "$preset" --target hazardlab_core -j "$jobs" >/dev/null)
   for lab in "${labs[@]}"; do
     log=$out/build-$lab.log
     [ "$preset" != "${builds%% *}" ] || : >"$log"

@@ -31,5 +31,12 @@ if [ "$(id -u)" -ne 0 ]; then
   sudo_cmd=(sudo)
 fi
 export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -qq
-"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# apt's own output goes to a log, shown only if it fails: make run prints one line per step.
+log=$(mktemp /tmp/hazardlab-install-deps.XXXXXX)
+if ! { "${sudo_cmd[@]}" apt-get update -qq && "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+  cat "$log" >&2
+  rm -f "$log"
+  echo "install-deps: apt-get failed (its output is above)" >&2
+  exit 1
+fi
+rm -f "$log"

@@ -745,7 +745,7 @@ void spin_pause() {
   seat->spun_at.store(b.steps.load(relaxed), relaxed);
   b.set_status(s.me, Status::spinning);
   if (b.spins_in_a_row.load(relaxed) > kLivelockAttempts * static_cast<std::uint64_t>(b.workers)) {
-    b.reach_verdict(Verdict::livelock,
+    b.reach_verdict(control::Verdict::livelock,
                     fmt::format("the workers spun {} times in a row, and nothing else happened (step {})",
                                 b.spins_in_a_row.load(relaxed), b.steps.load(relaxed)));
     wait_for_the_end(s, true);
