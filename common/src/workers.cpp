@@ -47,6 +47,14 @@ std::int64_t cpu_clock_ns(clockid_t clock) noexcept {
 
 double to_ms(std::int64_t ns) noexcept { return static_cast<double>(ns) / 1e6; }
 
+// The CPU time a worker has burned so far, read by the worker itself: its thread's clock in the
+// thread form, its process's in the process form (the child is the worker, any threads of its own
+// included).
+template <class Form>
+std::int64_t own_cpu_ns() noexcept {
+  return cpu_clock_ns(Form::kind == FormKind::thread ? CLOCK_THREAD_CPUTIME_ID : CLOCK_PROCESS_CPUTIME_ID);
+}
+
 // What the workers and the watchdog share: the start barrier and each worker's slot.
 template <class Form>
 struct Board {
@@ -66,7 +74,9 @@ struct Board {
   Board& operator=(const Board&) = delete;
   ~Board() { ::sem_destroy(&bell); }
 
-  void finished(int worker) {
+  // `cpu_at_start`: own_cpu_ns() when the body started.
+  void finished(int worker, std::int64_t cpu_at_start) {
+    slots[worker].body_cpu_ns.store(own_cpu_ns<Form>() - cpu_at_start, std::memory_order_relaxed);
     slots[worker].cpu_ns.store(cpu_clock_ns(CLOCK_THREAD_CPUTIME_ID), std::memory_order_relaxed);
     slots[worker].finished_ns.store(now_ns(), std::memory_order_release);
     if constexpr (Form::kind == FormKind::thread) {
@@ -148,6 +158,7 @@ void run_body(Board<Form>& board, int id, const WorkerBody& body, std::stop_toke
     return;
   }
   board.released();
+  const std::int64_t cpu_at_start = own_cpu_ns<Form>(); // after the barrier: its wait is not the body's
   // The worker's track, from the start barrier's release to the end of its body, on every path.
   struct Tracked {
     timeline::Recording& recording;
@@ -164,11 +175,11 @@ void run_body(Board<Form>& board, int id, const WorkerBody& body, std::stop_toke
     return;
   } catch (const std::exception& e) {
     board.failed(id, fmt::format("worker {} threw: {}", id, e.what()).c_str());
-    board.finished(id);
+    board.finished(id, cpu_at_start);
     control::finish(); // a controlled run goes on without it until the watchdog ends it
     throw;
   }
-  board.finished(id);
+  board.finished(id, cpu_at_start);
   control::finish();
 }
 
@@ -183,6 +194,7 @@ WorkersReport snapshot(const Board<Form>& board, int workers) {
     report.attempts.push_back(slot.attempts.load(std::memory_order_relaxed));
     report.finished.push_back(finished_ns != 0);
     report.cpu_ms.push_back(to_ms(slot.cpu_ns.load(std::memory_order_relaxed)));
+    report.body_cpu_ms.push_back(to_ms(slot.body_cpu_ns.load(std::memory_order_relaxed)));
     last_finish = std::max(last_finish, finished_ns);
   }
   const bool all_finished = std::ranges::all_of(report.finished, [](bool f) { return f; });

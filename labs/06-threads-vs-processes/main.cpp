@@ -4,6 +4,7 @@
 //   threads-vs-processes --mode spawn [--spawns N]
 //   threads-vs-processes --mode pass [--bytes SIZE ...]
 //   threads-vs-processes --pool N [--tasks T]            (the same as --mode pool --pool N)
+//   ... --json: one JSON object on stdout (the table's rows) instead of the text
 //
 // A benchmark prints tables; nothing here is a pass/fail threshold. Every run is still checked (the
 // work's results, the bytes delivered, the pool's counts), and a wrong one stops the program.
@@ -16,8 +17,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <map>
@@ -29,6 +32,7 @@
 namespace {
 
 using hazardlab::FormKind;
+using Json = nlohmann::ordered_json;
 constexpr const char* kName = "threads-vs-processes";
 
 struct Options {
@@ -52,7 +56,30 @@ struct Options {
   std::uint64_t tasks = 100;
   int timeout_ms = 120'000;
   std::string csv;
+  bool json = false;
 };
+
+// The text report, on stdout; nothing with --json, whose one JSON object stdout is then.
+template <class... Args>
+void say(const Options& o, fmt::format_string<Args...> format, Args&&... args) {
+  if (!o.json) fmt::print(format, std::forward<Args>(args)...);
+}
+
+// A number as the CSV writes it (`places` decimals), so that the JSON holds the very same numbers.
+double rounded(double value, int places) {
+  const double scale = std::pow(10.0, places);
+  return std::round(value * scale) / scale;
+}
+
+// --json: the mode's rows (each with the CSV's columns, by the CSV's names) and what they were
+// measured with, as one object.
+void print_json(const Options& o, Json settings, Json rows) {
+  Json out = {{"lab", kName}, {"mode", o.mode}, {"form", o.form}};
+  out.update(settings);
+  out["timeout_ms"] = o.timeout_ms;
+  out["rows"] = std::move(rows);
+  fmt::print("{}\n", out.dump());
+}
 
 // A failure of the run itself (a result that does not check out): exit 1.
 struct CheckFailed : std::runtime_error {
@@ -125,23 +152,27 @@ struct Row {
   FormKind form = FormKind::thread;
   int workers = 1;
   double wall_ms = 0, speedup = 0, efficiency = 0;
+  double cores_used = 0; // the workers' CPU time over the wall time (tvp::cores_used), median of the runs
   std::uint64_t units = 0, gil_switches = 0, checksum = 0;
 };
 
 template <class Form>
 tvp::ExperimentRun measure(const tvp::WorkParams& p, tvp::Scaling scaling, int workers, const Options& o,
                            const std::optional<int>& chart_workers, bool& chart_begun,
-                           const hazardlab::TimelineOptions& timeline, std::vector<double>& walls) {
+                           const hazardlab::TimelineOptions& timeline, std::vector<double>& walls,
+                           std::vector<double>& cores_used) {
   tvp::ExperimentRun last;
   for (int r = 0; r < o.repeats; ++r) {
     if (!chart_begun && chart_workers && workers == *chart_workers && timeline.wanted()) {
       hazardlab::begin_timeline(timeline); // the chart shows this run (the first one recorded)
       chart_begun = true;
-      fmt::print("the timeline below is of: {} work, GIL {}, {} form, {} workers\n", tvp::kind_name(p.kind),
-                 on_off(p.gil), hazardlab::to_string(Form::kind), workers);
+      // With --json on stderr, as the chart itself: stdout holds the JSON object only.
+      fmt::print(o.json ? stderr : stdout, "the timeline below is of: {} work, GIL {}, {} form, {} workers\n",
+                 tvp::kind_name(p.kind), on_off(p.gil), hazardlab::to_string(Form::kind), workers);
     }
     last = tvp::run_experiment<Form>(p, scaling, workers, o.units, std::chrono::milliseconds(o.timeout_ms));
     walls.push_back(last.wall_ms);
+    cores_used.push_back(last.cores_used);
   }
   return last;
 }
@@ -162,8 +193,8 @@ int experiment(const Options& o, const hazardlab::TimelineOptions& timeline, con
   References references;
   std::vector<Row> rows;
 
-  fmt::print("threads against processes on {} cores: {} scaling, {} units of work {} (median of {} runs)\n", cores,
-             o.scaling, o.units, scaling == tvp::Scaling::strong ? "in all, shared out" : "per worker", o.repeats);
+  say(o, "threads against processes on {} cores: {} scaling, {} units of work {} (median of {} runs)\n", cores,
+      o.scaling, o.units, scaling == tvp::Scaling::strong ? "in all, shared out" : "per worker", o.repeats);
   std::fflush(stdout);
   for (const auto& kind_name : o.kinds) {
     const tvp::Kind kind = kind_of(kind_name);
@@ -172,11 +203,12 @@ int experiment(const Options& o, const hazardlab::TimelineOptions& timeline, con
       for (const FormKind form : forms_of(o)) {
         double one_worker_ms = 0;
         for (const int n : counts) {
-          std::vector<double> walls;
+          std::vector<double> walls, used;
           const auto run =
               form == FormKind::thread
-                  ? measure<hazardlab::ThreadForm>(p, scaling, n, o, chart_workers, chart_begun, timeline, walls)
-                  : measure<hazardlab::ProcessForm>(p, scaling, n, o, chart_workers, chart_begun, timeline, walls);
+                  ? measure<hazardlab::ThreadForm>(p, scaling, n, o, chart_workers, chart_begun, timeline, walls, used)
+                  : measure<hazardlab::ProcessForm>(p, scaling, n, o, chart_workers, chart_begun, timeline, walls,
+                                                    used);
           const std::string label = fmt::format("{} work, GIL {}, {} form, {} workers", kind_name, on_off(gil),
                                                 hazardlab::to_string(form), n);
           references.check(kind, run.results, label);
@@ -186,6 +218,7 @@ int experiment(const Options& o, const hazardlab::TimelineOptions& timeline, con
           row.form = form;
           row.workers = n;
           row.wall_ms = tvp::median(walls);
+          row.cores_used = tvp::median(used);
           if (n == 1) one_worker_ms = row.wall_ms;
           // Strong: the same work in less time. Weak: n times the work; the speed-up is how much
           // more work per second than one worker did.
@@ -197,7 +230,7 @@ int experiment(const Options& o, const hazardlab::TimelineOptions& timeline, con
           for (const auto r : run.results)
             row.checksum += r;
           rows.push_back(row);
-          spdlog::info("{}: {:.1f} ms", label, row.wall_ms);
+          spdlog::info("{}: {:.1f} ms, {:.2f} cores used", label, row.wall_ms, row.cores_used);
         }
       }
     }
@@ -206,47 +239,87 @@ int experiment(const Options& o, const hazardlab::TimelineOptions& timeline, con
   // The table: one block per kind and GIL setting; a row per worker count, the forms side by side.
   for (const auto& kind_name : o.kinds) {
     for (const bool gil : gils_of(o)) {
-      fmt::print("\n{} work, GIL {}{}\n", kind_name, on_off(gil),
-                 gil ? fmt::format(" (switch interval {} ms)", o.switch_interval_ms) : "");
+      say(o, "\n{} work, GIL {}{}\n", kind_name, on_off(gil),
+          gil ? fmt::format(" (switch interval {} ms)", o.switch_interval_ms) : "");
       std::string header = fmt::format("{:>8}", "workers");
       for (const FormKind form : forms_of(o))
-        header += fmt::format("  | {:>8} {:>9} {:>8} {:>6}", hazardlab::to_string(form), "wall ms", "speed-up", "eff.");
-      fmt::print("{}\n", header);
+        header += fmt::format("  | {:>8} {:>9} {:>8} {:>6} {:>10}", hazardlab::to_string(form), "wall ms", "speed-up",
+                              "eff.", "cores used");
+      say(o, "{}\n", header);
       for (const int n : counts) {
         std::string line = fmt::format("{:>8}", n);
         for (const FormKind form : forms_of(o)) {
           for (const Row& row : rows)
             if (row.kind == kind_name && row.gil == gil && row.form == form && row.workers == n)
-              line += fmt::format("  | {:>8} {:>9.1f} {:>7.2f}x {:>5.0f}%", "", row.wall_ms, row.speedup,
-                                  100 * row.efficiency);
+              line += fmt::format("  | {:>8} {:>9.1f} {:>7.2f}x {:>5.0f}% {:>10.2f}", "", row.wall_ms, row.speedup,
+                                  100 * row.efficiency, row.cores_used);
         }
-        fmt::print("{}\n", line);
+        say(o, "{}\n", line);
       }
     }
   }
-  fmt::print("\nspeed-up: one worker's wall time over n workers' ({}); efficiency: speed-up / min(workers, {} "
-             "cores). Every unit's result was the same in every run.\n",
-             scaling == tvp::Scaling::strong ? "the same work" : "times n, for n times the work", cores);
-  std::fflush(stdout);
+  say(o,
+      "\nspeed-up: one worker's wall time over n workers' ({}); efficiency: speed-up / min(workers, {} cores); cores "
+      "used: the workers' CPU time over the wall time. Every unit's result was the same in every run.\n",
+      scaling == tvp::Scaling::strong ? "the same work" : "times n, for n times the work", cores);
 
-  if (CsvFile csv{open_csv(o.csv)}; csv) {
+  // Whether other programs kept the workers from the cores: one line for the whole run.
+  std::vector<tvp::CoreShare> shares;
+  for (const Row& row : rows)
+    shares.push_back({fmt::format("{} work, GIL {}, {} form, {} workers", row.kind, on_off(row.gil),
+                                  hazardlab::to_string(row.form), row.workers),
+                      row.kind == "cpu" && !(row.gil && row.form == FormKind::thread), row.workers, row.cores_used,
+                      row.wall_ms});
+  const auto warning = tvp::busy_warning(shares, cores);
+  if (warning) say(o, "\nwarning: {}\n", *warning);
+  if (!o.json) std::fflush(stdout);
+
+  // The CSV's columns, in order (plot.gp and the tests read them by position); cores_used came last.
+  CsvFile csv{open_csv(o.csv)};
+  if (csv)
     fmt::print(csv.get(),
                "kind,scaling,gil,form,workers,cores,wall_ms,speedup,efficiency,units,iterations,io_ms,gil_switches,"
-               "checksum\n");
-    for (const Row& row : rows)
-      fmt::print(csv.get(), "{},{},{},{},{},{},{:.3f},{:.4f},{:.4f},{},{},{},{},{}\n", row.kind, o.scaling,
+               "checksum,cores_used\n");
+  Json json_rows = Json::array();
+  for (const Row& row : rows) {
+    if (csv)
+      fmt::print(csv.get(), "{},{},{},{},{},{},{:.3f},{:.4f},{:.4f},{},{},{},{},{},{:.4f}\n", row.kind, o.scaling,
                  on_off(row.gil), hazardlab::to_string(row.form), row.workers, cores, row.wall_ms, row.speedup,
-                 row.efficiency, row.units, o.iterations, o.io_ms, row.gil_switches, row.checksum);
-    if (std::fflush(csv.get()) != 0) throw std::runtime_error("--csv: cannot write " + o.csv);
+                 row.efficiency, row.units, o.iterations, o.io_ms, row.gil_switches, row.checksum, row.cores_used);
+    json_rows.push_back({{"kind", row.kind},
+                         {"gil", on_off(row.gil)},
+                         {"form", hazardlab::to_string(row.form)},
+                         {"workers", row.workers},
+                         {"wall_ms", rounded(row.wall_ms, 3)},
+                         {"speedup", rounded(row.speedup, 4)},
+                         {"efficiency", rounded(row.efficiency, 4)},
+                         {"cores_used", rounded(row.cores_used, 4)},
+                         {"units", row.units},
+                         {"gil_switches", row.gil_switches},
+                         {"checksum", row.checksum}});
   }
+  if (csv && std::fflush(csv.get()) != 0) throw std::runtime_error("--csv: cannot write " + o.csv);
+  if (o.json)
+    print_json(o,
+               {{"scaling", o.scaling},
+                {"cores", cores},
+                {"units", o.units},
+                {"iterations", o.iterations},
+                {"io_ms", o.io_ms},
+                {"file_bytes", o.file_bytes},
+                {"switch_interval_ms", o.switch_interval_ms},
+                {"repeats", o.repeats},
+                {"warning", warning ? Json(*warning) : Json(nullptr)}},
+               std::move(json_rows));
   return hazardlab::kExitCorrect;
 }
 
 // --- spawn ---------------------------------------------------------------------------------------
 
 int spawn(const Options& o) {
-  fmt::print("spawn cost: {} spawns each, microseconds per spawn\n", o.spawns);
-  fmt::print("{:<28} {:>10} {:>10} {:>10} {:>10}\n", "", "median", "p90", "mean", "min");
+  say(o, "spawn cost: {} spawns each, microseconds per spawn\n", o.spawns);
+  say(o, "{:<28} {:>10} {:>10} {:>10} {:>10}\n", "", "median", "p90", "mean", "min");
+  Json rows = Json::array();
   CsvFile csv{open_csv(o.csv)};
   if (csv) fmt::print(csv.get(), "form,what,spawns,median_us,p90_us,mean_us,min_us\n");
   for (const FormKind form : forms_of(o)) {
@@ -257,11 +330,19 @@ int spawn(const Options& o) {
     const char* what = form == FormKind::thread ? "create + join a thread" : "fork + wait for a process";
     const double med = tvp::median(us), p90 = tvp::quantile(us, 0.9), mean = sum / static_cast<double>(us.size()),
                  low = *std::ranges::min_element(us);
-    fmt::print("{:<28} {:>10.1f} {:>10.1f} {:>10.1f} {:>10.1f}\n", what, med, p90, mean, low);
+    say(o, "{:<28} {:>10.1f} {:>10.1f} {:>10.1f} {:>10.1f}\n", what, med, p90, mean, low);
     if (csv)
       fmt::print(csv.get(), "{},{},{},{:.3f},{:.3f},{:.3f},{:.3f}\n", hazardlab::to_string(form), what, o.spawns, med,
                  p90, mean, low);
+    rows.push_back({{"form", hazardlab::to_string(form)},
+                    {"what", what},
+                    {"spawns", o.spawns},
+                    {"median_us", rounded(med, 3)},
+                    {"p90_us", rounded(p90, 3)},
+                    {"mean_us", rounded(mean, 3)},
+                    {"min_us", rounded(low, 3)}});
   }
+  if (o.json) print_json(o, {{"spawns", o.spawns}}, std::move(rows));
   return hazardlab::kExitCorrect;
 }
 
@@ -278,8 +359,9 @@ int pass(const Options& o) {
   if (sizes.empty())
     for (std::uint64_t s = 1024; s <= (64u << 20); s *= 4)
       sizes.push_back(s);
-  fmt::print("handing a block to another worker: median of {} hand-overs; every byte delivered checked\n", o.repeats);
-  fmt::print("{:>8} {:>8} {:>7} {:>12} {:>12} {:>9}\n", "size", "form", "path", "latency µs", "p90 µs", "GB/s");
+  say(o, "handing a block to another worker: median of {} hand-overs; every byte delivered checked\n", o.repeats);
+  say(o, "{:>8} {:>8} {:>7} {:>12} {:>12} {:>9}\n", "size", "form", "path", "latency µs", "p90 µs", "GB/s");
+  Json rows = Json::array();
   CsvFile csv{open_csv(o.csv)};
   if (csv) fmt::print(csv.get(), "bytes,form,path,median_us,p90_us,gb_per_s,identical\n");
   std::uint64_t seed = 1;
@@ -300,24 +382,33 @@ int pass(const Options& o) {
         }
         const double med = tvp::median(us), p90 = tvp::quantile(us, 0.9);
         const double gbps = med > 0 ? static_cast<double>(size) / (med * 1e3) : 0;
-        fmt::print("{:>8} {:>8} {:>7} {:>12.1f} {:>12.1f} {:>9.2f}\n", size_text(size), hazardlab::to_string(form),
-                   tvp::path_name(path), med, p90, gbps);
+        say(o, "{:>8} {:>8} {:>7} {:>12.1f} {:>12.1f} {:>9.2f}\n", size_text(size), hazardlab::to_string(form),
+            tvp::path_name(path), med, p90, gbps);
         if (csv)
           fmt::print(csv.get(), "{},{},{},{:.3f},{:.3f},{:.4f},yes\n", size, hazardlab::to_string(form),
                      tvp::path_name(path), med, p90, gbps);
+        rows.push_back({{"bytes", size},
+                        {"form", hazardlab::to_string(form)},
+                        {"path", tvp::path_name(path)},
+                        {"median_us", rounded(med, 3)},
+                        {"p90_us", rounded(p90, 3)},
+                        {"gb_per_s", rounded(gbps, 4)},
+                        {"identical", "yes"}});
       }
     }
-    std::fflush(stdout);
+    if (!o.json) std::fflush(stdout);
   }
+  if (o.json) print_json(o, {{"repeats", o.repeats}}, std::move(rows));
   return hazardlab::kExitCorrect;
 }
 
 // --- pool ----------------------------------------------------------------------------------------
 
 int pool(const Options& o, const tvp::TempFolder* folder) {
-  fmt::print("a pool of {} workers runs {} tasks; at most {} at once, the rest queued\n", o.pool, o.tasks, o.pool);
-  fmt::print("{:>8} {:>4} {:>8} {:>10} {:>10} {:>13} {:>10}\n", "kind", "GIL", "form", "wall ms", "tasks/s",
-             "most at once", "ran once");
+  say(o, "a pool of {} workers runs {} tasks; at most {} at once, the rest queued\n", o.pool, o.tasks, o.pool);
+  say(o, "{:>8} {:>4} {:>8} {:>10} {:>10} {:>13} {:>10}\n", "kind", "GIL", "form", "wall ms", "tasks/s", "most at once",
+      "ran once");
+  Json rows = Json::array();
   CsvFile csv{open_csv(o.csv)};
   if (csv) fmt::print(csv.get(), "kind,gil,form,pool,tasks,wall_ms,tasks_per_s,most_running,ran_once\n");
   References references;
@@ -338,16 +429,27 @@ int pool(const Options& o, const tvp::TempFolder* folder) {
           throw CheckFailed(fmt::format("{}: only {} of {} tasks ran exactly once", label, once, o.tasks));
         references.check(kind_of(kind_name), run.results, label);
         const double per_s = run.wall_ms > 0 ? static_cast<double>(o.tasks) * 1e3 / run.wall_ms : 0;
-        fmt::print("{:>8} {:>4} {:>8} {:>10.1f} {:>10.0f} {:>13} {:>10}\n", kind_name, on_off(gil),
-                   hazardlab::to_string(form), run.wall_ms, per_s, run.most_running,
-                   fmt::format("{}/{}", once, o.tasks));
+        say(o, "{:>8} {:>4} {:>8} {:>10.1f} {:>10.0f} {:>13} {:>10}\n", kind_name, on_off(gil),
+            hazardlab::to_string(form), run.wall_ms, per_s, run.most_running, fmt::format("{}/{}", once, o.tasks));
         if (csv)
           fmt::print(csv.get(), "{},{},{},{},{},{:.3f},{:.1f},{},{}\n", kind_name, on_off(gil),
                      hazardlab::to_string(form), o.pool, o.tasks, run.wall_ms, per_s, run.most_running, once);
-        std::fflush(stdout);
+        rows.push_back({{"kind", kind_name},
+                        {"gil", on_off(gil)},
+                        {"form", hazardlab::to_string(form)},
+                        {"pool", o.pool},
+                        {"tasks", o.tasks},
+                        {"wall_ms", rounded(run.wall_ms, 3)},
+                        {"tasks_per_s", rounded(per_s, 1)},
+                        {"most_running", run.most_running},
+                        {"ran_once", once}});
+        if (!o.json) std::fflush(stdout);
       }
     }
   }
+  if (o.json)
+    print_json(o, {{"pool", o.pool}, {"tasks", o.tasks}, {"iterations", o.iterations}, {"io_ms", o.io_ms}},
+               std::move(rows));
   return hazardlab::kExitCorrect;
 }
 
@@ -408,6 +510,7 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", o.timeout_ms, "watchdog deadline of one run, in milliseconds")
       ->check(CLI::Range(1, 3'600'000));
   app.add_option("--csv", o.csv, "also write the table to FILE as CSV")->check(hazardlab::file_in_existing_folder());
+  app.add_flag("--json", o.json, "print exactly one JSON object (the table's rows) instead of the text");
   hazardlab::add_timeline_options(app, timeline);
 
   try {
@@ -469,7 +572,8 @@ int main(int argc, char** argv) {
     if (o.mode == "pass") return pass(o);
     if (o.mode == "pool") return pool(o, where);
     const int status = experiment(o, timeline, where);
-    if (!hazardlab::end_timeline(timeline, kName, stdout)) return hazardlab::kExitOther;
+    // After the report; with --json on stderr, so that stdout stays one JSON object.
+    if (!hazardlab::end_timeline(timeline, kName, o.json ? stderr : stdout)) return hazardlab::kExitOther;
     return status;
   } catch (const CheckFailed& e) {
     fmt::print(stderr, "{}: a result did not check out: {}\n", kName, e.what());

@@ -263,8 +263,58 @@ std::size_t gil_count(int workers) {
 
 enum class Scaling { strong, weak };
 
+// The cores the workers really used: their CPU time (each worker's own clock, read by itself from
+// the start barrier's release to its end: WorkersReport::body_cpu_ms) over the wall time of that
+// section. A worker that waits (io, or for the GIL) burns no CPU time; one that is ready but finds
+// no free core (another program has it) burns none either. So 2 cpu workers on 2 idle cores use
+// about 2.0, and about 1.0 when another busy program takes half of the machine.
+inline double cores_used(double cpu_ms, double wall_ms) { return wall_ms > 0 ? cpu_ms / wall_ms : 0; }
+
+// One row of the experiment, as the busy-machine check sees it.
+struct CoreShare {
+  std::string what;       // the row, for the warning: "cpu work, GIL off, process form, 2 workers"
+  bool cpu_bound = false; // its workers compute all the time, none waits for another (see busy_warning)
+  int workers = 1;
+  double cores_used = 0;
+  double wall_ms = 0;
+};
+
+// Below this share of the cores they could have had, a cpu-bound row's workers were kept from
+// them. Measured here on an idle machine, cpu rows use 0.92 to 1.0 of min(workers, cores): the
+// workers start a few tens of microseconds apart and the last one may end alone. A busy program
+// per core takes half or more. 0.8 lies well between: an idle machine never warns, and one that
+// took a fifth of the cores is one whose speed-ups a student should not trust.
+inline constexpr double kBusyShare = 0.8;
+// Rows shorter than this are not judged: a start or an end a fraction of a millisecond apart is a
+// large share of a run of a few milliseconds, and would look like missing cores.
+inline constexpr double kJudgedWallMs = 20;
+
+// One line when other load kept the workers from the cores, naming the row that got the smallest
+// share of what it could have had; nothing when none is short. Only cpu-bound rows are judged: cpu
+// work with no GIL between the workers (no GIL, or the process form, where each has its own). io
+// workers wait instead of computing, and threads under one GIL compute one at a time: those use
+// few cores on any machine, and that is what they show, not a busy machine.
+inline std::optional<std::string> busy_warning(const std::vector<CoreShare>& rows, int cores) {
+  const CoreShare* worst = nullptr;
+  double worst_share = kBusyShare;
+  for (const CoreShare& row : rows) {
+    if (!row.cpu_bound || row.wall_ms < kJudgedWallMs) continue;
+    const double share = row.cores_used / std::min(row.workers, cores);
+    if (share < worst_share) {
+      worst_share = share;
+      worst = &row;
+    }
+  }
+  if (worst == nullptr) return std::nullopt;
+  const int could = std::min(worst->workers, cores);
+  return fmt::format("the machine is busy: the workers got {:.1f} of {} {} ({}); speed-ups are capped by that",
+                     worst->cores_used, could, could == 1 ? "core" : "cores", worst->what);
+}
+
 struct ExperimentRun {
   double wall_ms = 0;                 // from the start barrier's release to the last worker's end
+  double cpu_ms = 0;                  // the workers' CPU time in that time, all of them together
+  double cores_used = 0;              // cpu_ms / wall_ms: how many cores the workers really had
   std::vector<std::uint64_t> results; // per unit
   std::uint64_t gil_switches = 0;     // how often a GIL changed hands (0 without --gil)
 };
@@ -295,6 +345,9 @@ ExperimentRun run_experiment(const WorkParams& p, Scaling scaling, int workers, 
                                          hazardlab::to_string(Form::kind), workers, report.what));
   ExperimentRun run;
   run.wall_ms = report.elapsed_ms;
+  for (const double ms : report.body_cpu_ms)
+    run.cpu_ms += ms;
+  run.cores_used = cores_used(run.cpu_ms, run.wall_ms);
   run.results.assign(results.data(), results.data() + total);
   if (p.gil)
     for (std::size_t g = 0; g < gils.size(); ++g)

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -93,7 +94,85 @@ std::vector<std::string> csv_lines(const std::string& path) {
   return lines;
 }
 
+std::vector<std::string> cells_of(const std::string& line) {
+  std::vector<std::string> cells;
+  std::stringstream in(line);
+  for (std::string cell; std::getline(in, cell, ',');)
+    cells.push_back(cell);
+  return cells;
+}
+
 class ThreadsVsProcessesRun : public hazardlab::testing::LeavesNothingBehind {};
+
+TEST_F(ThreadsVsProcessesRun, JsonIsOneObjectWithTheCsvsRowsAndNumbers) {
+  const TmpDir tmp;
+  const std::string csv = tmp.path() + "/table.csv";
+  const auto run =
+      hazardlab::testing::run_lab_json(kLab, {"--kind", "cpu,io", "--max-workers", "2", "--units", "4", "--iterations",
+                                              "10000", "--io-ms", "1", "--repeats", "1", "--csv", csv});
+  ASSERT_EQ(run.process.exit_status, 0) << run.process.err;
+  ASSERT_TRUE(run.report.is_object()) << "stdout is not one JSON object: " << run.process.out;
+  const auto& report = run.report;
+  EXPECT_EQ(report.at("lab"), kLab);
+  EXPECT_EQ(report.at("mode"), "experiment");
+  EXPECT_EQ(report.at("scaling"), "strong");
+  EXPECT_GE(report.at("cores").get<int>(), 1);
+  ASSERT_TRUE(report.contains("warning"));
+  EXPECT_TRUE(report.at("warning").is_null() || report.at("warning").is_string());
+  const auto lines = csv_lines(csv);
+  const auto& rows = report.at("rows");
+  // 2 kinds × 2 GIL settings × 2 forms × 2 worker counts, in the CSV's order and with its numbers.
+  ASSERT_EQ(rows.size(), 2u * 2 * 2 * 2);
+  ASSERT_EQ(lines.size(), 1 + rows.size());
+  const auto header = cells_of(lines[0]);
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const auto cells = cells_of(lines[r + 1]);
+    ASSERT_EQ(cells.size(), header.size()) << lines[r + 1];
+    const auto& row = rows[r];
+    SCOPED_TRACE(row.dump());
+    for (std::size_t c = 0; c < header.size(); ++c) {
+      const std::string& name = header[c];
+      if (!row.contains(name)) {
+        // What the rows share is said once, beside them.
+        ASSERT_TRUE(report.contains(name)) << name;
+        continue;
+      }
+      const auto& value = row.at(name);
+      if (value.is_string())
+        EXPECT_EQ(value.get<std::string>(), cells[c]) << name;
+      else if (value.is_number_float())
+        EXPECT_DOUBLE_EQ(value.get<double>(), std::stod(cells[c])) << name;
+      else
+        EXPECT_EQ(value.dump(), cells[c]) << name;
+    }
+    const double used = row.at("cores_used").get<double>();
+    EXPECT_GT(used, 0);
+    EXPECT_LE(used, row.at("workers").get<int>() * 1.05);
+  }
+}
+
+TEST_F(ThreadsVsProcessesRun, EveryModeTakesJson) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"--mode", "spawn", "--spawns", "5"},
+                                             {"--mode", "pass", "--bytes", "1K,64K", "--repeats", "1"},
+                                             {"--pool", "2", "--tasks", "6", "--kind", "io", "--io-ms", "1"}}) {
+    const auto run = hazardlab::testing::run_lab_json(kLab, args);
+    ASSERT_EQ(run.process.exit_status, 0) << run.process.err;
+    ASSERT_TRUE(run.report.is_object()) << run.process.out;
+    EXPECT_EQ(run.report.at("lab"), kLab);
+    // spawn: 2 forms; pass: 2 sizes × 2 forms × 2 paths; pool: 1 kind × 2 GIL settings × 2 forms
+    const std::size_t expected = args[1] == "spawn" ? 2 : args[1] == "pass" ? 8 : 4;
+    EXPECT_EQ(run.report.at("rows").size(), expected) << run.process.out;
+  }
+}
+
+TEST_F(ThreadsVsProcessesRun, WithJsonTheTimelineGoesToStderr) {
+  const auto run = hazardlab::testing::run_lab_json(kLab, {"--kind", "cpu", "--workers", "2", "--units", "4",
+                                                           "--iterations", "10000", "--repeats", "1", "--timeline"});
+  ASSERT_EQ(run.process.exit_status, 0) << run.process.err;
+  EXPECT_TRUE(run.report.is_object()) << run.process.out;
+  EXPECT_NE(run.process.err.find("the timeline below is of"), std::string::npos) << run.process.err;
+}
 
 TEST_F(ThreadsVsProcessesRun, TheExperimentPrintsAndWritesEveryRowAndRemovesItsFolder) {
   const TmpDir tmp;
@@ -107,8 +186,19 @@ TEST_F(ThreadsVsProcessesRun, TheExperimentPrintsAndWritesEveryRowAndRemovesItsF
   const auto lines = csv_lines(csv);
   // header + 3 kinds × 2 GIL settings × 2 forms × 2 worker counts
   ASSERT_EQ(lines.size(), 1u + 3 * 2 * 2 * 2) << done.out;
-  EXPECT_EQ(lines[0].rfind("kind,scaling,gil,form,workers,cores,wall_ms,speedup,efficiency", 0), 0u);
+  EXPECT_EQ(lines[0],
+            "kind,scaling,gil,form,workers,cores,wall_ms,speedup,efficiency,units,iterations,io_ms,gil_switches,"
+            "checksum,cores_used");
   EXPECT_EQ(lines[1].rfind("cpu,strong,off,thread,1,", 0), 0u) << lines[1];
+  EXPECT_NE(done.out.find("cores used"), std::string::npos) << done.out;
+  // Every row's cores used: a positive number, no more than its workers (clock reading aside).
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    const auto cells = cells_of(lines[i]);
+    ASSERT_EQ(cells.size(), 15u) << lines[i];
+    const double used = std::stod(cells[14]);
+    EXPECT_TRUE(std::isfinite(used) && used > 0) << lines[i];
+    EXPECT_LE(used, std::stoi(cells[4]) * 1.05) << lines[i];
+  }
   // Only the CSV is left in TMPDIR: io-file's folder is gone.
   std::vector<std::string> left;
   for (const auto& entry : std::filesystem::directory_iterator(tmp.path()))

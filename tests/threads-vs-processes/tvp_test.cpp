@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <utility>
 #include <vector>
@@ -229,6 +230,86 @@ TEST(ThreadsVsProcessesSpawn, EverySpawnRunsAndIsReaped) {
   EXPECT_EQ(threads.size(), 20u);
   EXPECT_EQ(processes.size(), 20u);
   EXPECT_TRUE(hazardlab::testing::children_of(::getpid()).empty());
+}
+
+// The cores the workers used: their CPU time over the wall time. Never a speed: only what must
+// hold on any machine, idle or loaded. A worker's CPU time lies inside the run's wall time, so n
+// workers use at most n cores (and a machine's cores, at most all of them); a computing worker uses
+// some; waiting workers use next to none; threads under one GIL compute one at a time.
+constexpr double kCoreSlack = 0.05; // reading the clocks, at each end of each worker
+
+TYPED_TEST(ThreadsVsProcesses, CpuWorkersUseSomeCoresAndNoMoreThanTheyAre) {
+  for (const int workers : {1, 2, 3}) {
+    const auto run = tvp::run_experiment<TypeParam>(cpu_params(false), tvp::Scaling::strong, workers, 6, 60s);
+    EXPECT_TRUE(std::isfinite(run.cores_used));
+    EXPECT_GT(run.cores_used, 0) << workers << " workers";
+    EXPECT_LE(run.cores_used, std::min(workers, tvp::cores()) * (1 + kCoreSlack)) << workers << " workers";
+    EXPECT_DOUBLE_EQ(run.cores_used, run.cpu_ms / run.wall_ms);
+  }
+}
+
+TYPED_TEST(ThreadsVsProcesses, WaitingWorkersUseNextToNoCore) {
+  tvp::WorkParams p;
+  p.kind = tvp::Kind::io;
+  p.io_wait = 2ms;
+  const auto run = tvp::run_experiment<TypeParam>(p, tvp::Scaling::strong, 3, 12, 60s);
+  EXPECT_GT(run.cores_used, 0);
+  EXPECT_LT(run.cores_used, 0.5) << "3 workers that sleep 2 ms a unit and compute some microseconds";
+}
+
+TEST(ThreadsVsProcessesGil, ThreadsUnderOneGilUseOneCoreAtMost) {
+  // Only the holder computes; the others wait on the GIL's condition variable, burning nothing.
+  // The slack is the hand-over: for some microseconds the one letting go and the one taking it
+  // both run (more under a sanitizer).
+  auto params = cpu_params(true);
+  params.switch_interval = 5ms;
+  const auto run = tvp::run_experiment<hazardlab::ThreadForm>(params, tvp::Scaling::strong, 3, 6, 60s);
+  EXPECT_GT(run.cores_used, 0);
+  EXPECT_LE(run.cores_used, 1.25);
+}
+
+tvp::CoreShare share(bool cpu_bound, int workers, double cores_used, double wall_ms = 100) {
+  return {fmt::format("row of {}", workers), cpu_bound, workers, cores_used, wall_ms};
+}
+
+TEST(ThreadsVsProcessesBusy, AnIdleMachineGivesNoWarning) {
+  // Figures as measured on 2 idle cores: every cpu row uses nearly what it could.
+  EXPECT_EQ(
+      tvp::busy_warning({share(true, 1, 0.99), share(true, 2, 1.97), share(true, 3, 1.93), share(true, 4, 1.96)}, 2),
+      std::nullopt);
+  EXPECT_EQ(tvp::busy_warning({}, 2), std::nullopt);
+}
+
+TEST(ThreadsVsProcessesBusy, ACappedCpuRowWarnsOnceNamingTheWorstRow) {
+  // One compile running: 2 workers got about one core; 3 got 1.3 of 2 (a smaller cut).
+  const auto warning =
+      tvp::busy_warning({share(true, 1, 0.95), share(true, 2, 1.08), share(true, 3, 1.3), share(true, 4, 1.5)}, 2);
+  ASSERT_TRUE(warning.has_value());
+  EXPECT_EQ(*warning, "the machine is busy: the workers got 1.1 of 2 cores (row of 2); speed-ups are capped by that");
+}
+
+TEST(ThreadsVsProcessesBusy, TheLimitIsFourFifthsOfMinWorkersAndCores) {
+  // 2 workers on 2 cores: 1.61 is above 0.8 × 2, 1.59 below.
+  EXPECT_EQ(tvp::busy_warning({share(true, 2, 1.61)}, 2), std::nullopt);
+  EXPECT_TRUE(tvp::busy_warning({share(true, 2, 1.59)}, 2).has_value());
+  // 4 workers on 2 cores can have 2, no more: 1.7 is enough, though it is under 0.8 × 4.
+  EXPECT_EQ(tvp::busy_warning({share(true, 4, 1.7)}, 2), std::nullopt);
+  // One worker can have one core.
+  EXPECT_EQ(*tvp::busy_warning({share(true, 1, 0.5)}, 8),
+            "the machine is busy: the workers got 0.5 of 1 core (row of 1); speed-ups are capped by that");
+}
+
+TEST(ThreadsVsProcessesBusy, RowsThatCannotFillTheCoresAndShortRowsAreNotJudged) {
+  // io work and threads under one GIL use few cores on any machine: that is what they show.
+  EXPECT_EQ(tvp::busy_warning({share(false, 4, 0.02), share(false, 2, 0.99)}, 2), std::nullopt);
+  // A run of a few milliseconds: its start and end count for too much.
+  EXPECT_EQ(tvp::busy_warning({share(true, 2, 0.7, tvp::kJudgedWallMs / 2)}, 2), std::nullopt);
+  EXPECT_TRUE(tvp::busy_warning({share(true, 2, 0.7, tvp::kJudgedWallMs)}, 2).has_value());
+}
+
+TEST(ThreadsVsProcessesBusy, CoresUsedIsCpuTimeOverWallTime) {
+  EXPECT_DOUBLE_EQ(tvp::cores_used(150, 100), 1.5);
+  EXPECT_EQ(tvp::cores_used(5, 0), 0); // no run, no division by zero
 }
 
 TEST(ThreadsVsProcessesStats, MedianAndQuantile) {

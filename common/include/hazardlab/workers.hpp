@@ -40,6 +40,8 @@ struct alignas(64) WorkerSlot {
   std::atomic<std::int64_t> finished_ns{0}; // steady clock when the body returned; 0 while running
   std::atomic<std::int64_t> cpu_ns{0};      // the thread's CPU time when the body returned (the process
                                             // form reports the child's rusage instead)
+  std::atomic<std::int64_t> body_cpu_ns{0}; // the CPU time the body burned, from the start barrier's
+                                            // release to its end (WorkersReport::body_cpu_ms)
 };
 
 // At the deadline the watchdog watches the board this long more before it gives up on the
@@ -131,6 +133,13 @@ struct WorkersReport {
   // Per worker, the CPU time it burned (the thread's CPU clock; the child's rusage, user + system):
   // a frozen worker burns none, a livelocked one as much as it can get.
   std::vector<double> cpu_ms;
+  // Per worker, the CPU time its body burned from the start barrier's release to the body's end,
+  // read by the worker itself at both ends: the thread's CPU clock in the thread form, the child's
+  // process clock in the process form (the child is the worker). So it lies inside elapsed_ms, in
+  // both forms alike: fork's page faults before the barrier and exit's teardown after the body are
+  // not in it (they are in cpu_ms's rusage). Summed over the workers and divided by elapsed_ms, the
+  // cores the workers really used. 0 for a worker whose body did not end (stopped, killed).
+  std::vector<double> body_cpu_ms;
   double elapsed_ms = 0; // from the start barrier's release to the end
   // Every worker has stopped touching the shared state: finished, or killed and reaped. False
   // after a thread-form timeout, whose abandoned threads may still be running: read no state then.
