@@ -1,10 +1,15 @@
-# hazardlab — a thin front over the CMake presets (CMakePresets.json).
+# hazardlab — a thin front over the CMake presets (CMakePresets.json). Each target builds only
+# what it runs, quietly (one line per step; the compiler's messages only when a build fails, the
+# whole log in build/build-PRESET.log).
 #
-#   make run                      the tour: every lab, every variant, every form, one table
-#   make run LAB=race ARGS='--form process --variant broken'
-#   make test                     build default + tsan, run every test of both
-#   make tsan LAB=race ARGS=...   the lab built with ThreadSanitizer
-#   make helgrind LAB=race ARGS=...  the lab under valgrind --tool=helgrind (debug build)
+#   make run                      the tour: every lab, every variant, every form, forced and natural,
+#                                 one table (builds the tour and the labs, no tests)
+#   make run LAB=race ARGS='--form process --variant broken'    builds and runs that lab only
+#   make test                     build default + tsan with their tests, run every test of both
+#                                 (ctest --preset default -L quick: the developers' quick loop)
+#   make tsan LAB=race ARGS=...   the lab built with ThreadSanitizer (that lab only)
+#   make asan LAB=race ARGS=...   the lab built with AddressSanitizer + UBSan (that lab only)
+#   make helgrind LAB=race ARGS=...  the lab under valgrind --tool=helgrind (debug build, that lab only)
 #   make grade [SUBMISSION=dir] [LABS=race,deadlock] [OUT=dir]
 #                                 judge every lab's exercise (this tree's, or a student's copy);
 #                                 reports in OUT, default build/grade (docs/instructor-guide.md)
@@ -14,6 +19,7 @@
 #                                 (if not there yet, or with ARGS), then gnuplot (installed if missing) draws
 #                                 build/plots/speedup.png and speedup.svg
 #   make clean
+# An unknown LAB, or none where one is needed, is one line and exit 2, before anything is built.
 LAB ?=
 ARGS ?=
 SUBMISSION ?=
@@ -56,7 +62,7 @@ endef
 # reported) explained. $(call sanitized,BUILD_DIR,TOOL)
 define sanitized
 	@status=0; $(1)/bin/$(LAB) $(ARGS) || status=$$?; \
-	if [ $$status -eq 66 ]; then echo "make: exit 66 is $(2)'s: it reported a data race or another error above (README: Reading a ThreadSanitizer report)" >&2; fi; \
+	if [ $$status -eq 66 ]; then echo "make: exit 66 is $(2)'s: it reported a data race or another error above (README: When make tsan says Error 66)" >&2; fi; \
 	exit $$status
 endef
 
