@@ -50,7 +50,7 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   app.add_option("--variant", o.variant, "the variant to run (--list shows them)")->check(CLI::IsMember(variant_names));
   if (!lab.worker_count || !lab.workers_help.empty()) {
     app.add_option("--workers", o.workers, lab.workers_help.empty() ? "number of workers" : lab.workers_help)
-        ->check(CLI::Range(lab.min_workers, kMaxWorkers));
+        ->transform(in_range(lab.min_workers, kMaxWorkers));
   } else {
     // Not offered, but named in the error, so that a student who tries it learns why.
     app.add_option_function<std::string>(
@@ -81,18 +81,18 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   app.add_option("--preemptions", o.preemptions,
                  "--schedule explore: the most preemptions (switches away from a worker that could have gone on) a "
                  "schedule may have")
-      ->check(CLI::Range(0, 8));
+      ->transform(in_range(0, 8));
   app.add_option("--max-schedules", o.max_schedules, "--schedule explore: stop after this many schedules")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10'000'000}));
+      ->transform(in_range(std::uint64_t{1}, std::uint64_t{10'000'000}));
   app.add_flag("--first-failure", o.first_failure,
                "--schedule explore: stop at the first failing schedule (one is enough to fail a fix; the grader's "
                "way) rather than count every outcome and keep the shortest");
   app.add_option("--trials", o.trials, "repeat the run K times and show how often each outcome happened")
-      ->check(CLI::Range(1, 100'000));
+      ->transform(in_range(1, 100'000));
   app.add_option("--timeout", o.timeout_ms, "watchdog deadline of one run, in milliseconds")
-      ->check(CLI::Range(1, 3'600'000));
+      ->transform(in_range(1, 3'600'000));
   app.add_option("--seed", o.seed, "seed for the lab's random choices (0: pick one; --json reports it)")
-      ->check(CLI::Range(std::int64_t{0}, std::numeric_limits<std::int64_t>::max()));
+      ->transform(in_range(std::int64_t{0}, std::numeric_limits<std::int64_t>::max()));
   app.add_flag("--json", o.json, "print exactly one JSON object instead of the text report");
   app.add_option("--log-level", o.log_level, "log level on stderr")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
@@ -101,35 +101,31 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   add_timeline_options(app, timeline_options);
   if (lab.add_options) lab.add_options(app);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e); // --help
-    // One line that names the option and what it allows; CLI11's own codes (105...) become 2.
-    fmt::print(stderr, "{}: error: {}\n", lab.name, e.what());
-    return kExitUsage;
-  }
+  if (const auto status = parse_command_line(app, argc, argv)) return *status;
 
   if (o.list) {
     print_list(lab, o.json);
     return kExitCorrect;
   }
 
+  // The options that apply to some schedules, scenarios or modes only, as typed (before explore adds
+  // its sizes, which apply where it adds them).
+  const std::string schedule_kind = o.schedule.starts_with("replay:") ? "replay" : o.schedule;
+  const auto chosen = [&](const std::string& selector) {
+    return selector == "--schedule" ? schedule_kind : app.get_option(selector)->as<std::string>();
+  };
+  std::vector<AppliesTo> rules;
+  for (const char* option : {"--preemptions", "--max-schedules", "--first-failure"})
+    rules.push_back({option, "--schedule", {"explore"}, {}});
+  for (const char* option : {"--trials", "--timeline", "--trace"})
+    rules.push_back({option, "--schedule", {"natural", "forced", "replay"}, "it runs every schedule itself"});
+  rules.insert(rules.end(), lab.applies.begin(), lab.applies.end());
+  if (const std::string error = not_applicable(app, rules, chosen); !error.empty()) return usage_error(lab.name, error);
+
   const bool exploring = o.schedule == "explore";
   bool workers_defaulted = false;         // explore chose --workers
   std::vector<std::string> explore_sizes; // the lab's own sizes explore chose: {"--iterations", "2"}
-  for (const char* option : {"--preemptions", "--max-schedules", "--first-failure"})
-    if (!exploring && app.count(option) > 0) {
-      fmt::print(stderr, "{}: error: {}: only with --schedule explore\n", lab.name, option);
-      return kExitUsage;
-    }
   if (exploring) {
-    for (const char* option : {"--trials", "--timeline", "--trace"})
-      if (app.count(option) > 0) {
-        fmt::print(stderr, "{}: error: {}: not with --schedule explore (it runs every schedule itself)\n", lab.name,
-                   option);
-        return kExitUsage;
-      }
     // Every interleaving of a small run: small sizes unless asked for others. The sizes it sets go
     // into the replay arguments it prints, which must give the same run.
     if (app.count("--workers") == 0) {
@@ -150,18 +146,15 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   const auto& spec = *std::ranges::find(lab.variants, o.variant, &VariantSpec::name);
   const FormKind form = o.form == "thread" ? FormKind::thread : FormKind::process;
   const RunFunction& run = spec.in(form);
-  if (!run) {
-    fmt::print(stderr, "{}: error: --variant {} applies only to --form {}\n", lab.name, o.variant, forms_of(spec));
-    return kExitUsage;
-  }
+  if (!run)
+    return usage_error(lab.name, fmt::format("--variant {} applies only to --form {}", o.variant, forms_of(spec)));
+  for (std::size_t i = 0; i + 1 < spec.needs.size(); i += 2)
+    if (chosen(spec.needs[i]) != spec.needs[i + 1])
+      return usage_error(
+          lab.name, fmt::format("--variant {} applies only to {} {}", o.variant, spec.needs[i], spec.needs[i + 1]));
 
   if (lab.worker_count) {
     if (const int by_role = lab.worker_count(); by_role > 0) {
-      if (app.count("--workers") > 0) {
-        fmt::print(stderr, "{}: error: --workers: this run counts its workers by role, not by --workers ({})\n",
-                   lab.name, lab.workers_help);
-        return kExitUsage;
-      }
       o.workers = by_role;
       workers_defaulted = false;
     }
@@ -177,8 +170,7 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
     try {
       context.replay = decode_choices(std::string_view(o.schedule).substr(7), o.workers);
     } catch (const std::invalid_argument& e) {
-      fmt::print(stderr, "{}: error: --schedule: replay: {}\n", lab.name, e.what());
-      return kExitUsage;
+      return usage_error(lab.name, fmt::format("--schedule: replay: {}", e.what()));
     }
     o.schedule = "replay";
   }
@@ -190,15 +182,10 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   const std::uint64_t base_seed = o.seed != 0 ? static_cast<std::uint64_t>(o.seed) : std::random_device{}();
   context.seed = base_seed;
   if (lab.validate) {
-    if (const std::string error = lab.validate(o.variant, context); !error.empty()) {
-      fmt::print(stderr, "{}: error: {}\n", lab.name, error);
-      return kExitUsage;
-    }
+    if (const std::string error = lab.validate(o.variant, context); !error.empty()) return usage_error(lab.name, error);
   }
-  if (o.workers < 1 || o.workers > kMaxWorkers) {
-    fmt::print(stderr, "{}: error: the run needs 1 to {} workers, not {}\n", lab.name, kMaxWorkers, o.workers);
-    return kExitUsage;
-  }
+  if (o.workers < 1 || o.workers > kMaxWorkers)
+    return usage_error(lab.name, fmt::format("the run needs 1 to {} workers, not {}", kMaxWorkers, o.workers));
 
   init_logging(form, spdlog::level::from_str(o.log_level));
   if (exploring) {
@@ -244,8 +231,7 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
     }
   } catch (const ScheduleMismatch& e) {
     // The choices do not fit this run: a usage error, found at the choice that does not fit.
-    fmt::print(stderr, "{}: error: --schedule: replay: {}\n", lab.name, e.what());
-    return kExitUsage;
+    return usage_error(lab.name, fmt::format("--schedule: replay: {}", e.what()));
   } catch (const std::exception& e) {
     fmt::print(stderr, "{}: internal error: {}\n", lab.name, e.what());
     return kExitOther;

@@ -4,24 +4,11 @@
 #include <fmt/format.h>
 
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <optional>
 
 // The timeline's options and files (--timeline, --trace), shared by every lab's command line.
 namespace hazardlab {
-
-CLI::Validator file_in_existing_folder() {
-  return CLI::Validator(
-      [](const std::string& path) -> std::string {
-        if (std::filesystem::path(path).filename().empty()) return "'" + path + "' names no file";
-        const auto folder = std::filesystem::path(path).parent_path();
-        return folder.empty() || std::filesystem::is_directory(folder)
-                   ? ""
-                   : "no folder " + folder.string() + " to write it in";
-      },
-      "FILE");
-}
 
 void add_timeline_options(CLI::App& app, TimelineOptions& options) {
   app.add_flag("--timeline", options.chart,
@@ -29,7 +16,7 @@ void add_timeline_options(CLI::App& app, TimelineOptions& options) {
                "waiting for a lock or semaphore, holding one, sleeping");
   app.add_option("--trace", options.trace_path,
                  "write the first trial's timeline to FILE as Chrome trace-event JSON (Perfetto, chrome://tracing)")
-      ->check(file_in_existing_folder());
+      ->check(writable_file());
 }
 
 void begin_timeline(const TimelineOptions& options) {

@@ -14,13 +14,19 @@ int main(int argc, char** argv) {
              params.scenario = name == "bank" ? deadlock::Scenario::bank : deadlock::Scenario::philosophers;
            },
            "bank: transfers between accounts (default); philosophers: a dining table")
-        ->check(CLI::IsMember({"bank", "philosophers"}));
+        ->check(CLI::IsMember({"bank", "philosophers"}))
+        ->default_str("bank");
     app.add_option("--accounts", params.accounts, "bank: number of accounts")
-        ->check(CLI::Range(2, hazardlab::kMaxTracedLocks));
+        ->transform(hazardlab::in_range(2, hazardlab::kMaxTracedLocks));
     app.add_option("--transfers", params.transfers, "bank: transfers per worker")
-        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
+        ->transform(hazardlab::in_range(std::uint64_t{1}, std::uint64_t{100'000'000}));
     app.add_option("--meals", params.meals, "philosophers: meals per philosopher")
-        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000'000}));
+        ->transform(hazardlab::in_range(std::uint64_t{1}, std::uint64_t{100'000'000}));
+  };
+  lab.applies = {
+      {"--accounts", "--scenario", {"bank"}, "it counts the bank's accounts; the philosophers share forks"},
+      {"--transfers", "--scenario", {"bank"}, "it counts the bank's transfers; the philosophers count --meals"},
+      {"--meals", "--scenario", {"philosophers"}, "it counts the philosophers' meals; the bank counts --transfers"},
   };
   // Every interleaving of 2 workers × 2 transfers (or meals) on 4 accounts, unless asked for more.
   lab.explore_sizes = [&params] {

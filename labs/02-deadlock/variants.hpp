@@ -35,11 +35,10 @@ inline std::vector<hazardlab::VariantSpec> variants(const Params& params) {
 }
 
 // What the options cannot check alone.
-inline std::string validate(const Params& params, const std::string& variant, const hazardlab::RunContext& context) {
+inline std::string validate(const Params& params, const std::string& /*variant*/,
+                            const hazardlab::RunContext& context) {
   if (params.scenario == Scenario::philosophers && context.workers < 2)
     return "--scenario philosophers needs --workers 2 to 64 (one philosopher would need his only fork twice)";
-  if (params.scenario == Scenario::bank && variant == "fixed-waiter")
-    return "--variant fixed-waiter applies only to --scenario philosophers";
   return {};
 }
 

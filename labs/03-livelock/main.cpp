@@ -11,16 +11,16 @@ int main(int argc, char** argv) {
   lab.default_timeout_ms = 2'000;
   lab.add_options = [&params](CLI::App& app) {
     app.add_option("--units", params.units, "units of work per worker (each needs both of its resources)")
-        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10'000'000}));
+        ->transform(hazardlab::in_range(std::uint64_t{1}, std::uint64_t{10'000'000}));
     app.add_option_function<int>(
            "--pause-us", [&params](int us) { params.pause = std::chrono::microseconds(us); },
            "the fixed pause after a failed try, in microseconds (default 50); the back-off's first step")
-        ->check(CLI::Range(1, 100'000));
+        ->transform(hazardlab::in_range(1, 100'000));
     app.add_option_function<int>(
            "--reach-us", [&params](int us) { params.reach = std::chrono::microseconds(us); },
            "how long each step of a polite attempt takes (reach for the second resource, see it busy), in "
            "microseconds (default 0; --schedule explore: 1)")
-        ->check(CLI::Range(0, 100'000));
+        ->transform(hazardlab::in_range(0, 100'000));
   };
   // Every interleaving of 2 workers × 2 units, unless asked for more; each polite step a pause.
   lab.explore_sizes = [] { return hazardlab::ExploreSizes{{"--units", "2"}, {"--reach-us", "1"}}; };

@@ -16,17 +16,23 @@ int main(int argc, char** argv) {
              params.scenario = name == "greedy" ? starvation::Scenario::greedy : starvation::Scenario::readers_writers;
            },
            "readers-writers: readers keep a writer out (default); greedy: one worker keeps the lock")
-        ->check(CLI::IsMember({"readers-writers", "greedy"}));
+        ->check(CLI::IsMember({"readers-writers", "greedy"}))
+        ->default_str("readers-writers");
     app.add_option("--readers", params.readers, "readers-writers: number of readers")
-        ->check(CLI::Range(1, hazardlab::kMaxWorkers - 1));
+        ->transform(hazardlab::in_range(1, hazardlab::kMaxWorkers - 1));
     app.add_option("--writers", params.writers, "readers-writers: number of writers")
-        ->check(CLI::Range(1, hazardlab::kMaxWorkers - 1));
+        ->transform(hazardlab::in_range(1, hazardlab::kMaxWorkers - 1));
     app.add_option("--ops", params.ops, "operations per worker: reads, writes or turns")
-        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10'000'000}));
+        ->transform(hazardlab::in_range(std::uint64_t{1}, std::uint64_t{10'000'000}));
   };
   lab.workers_help = "greedy: the greedy worker and its rivals; readers-writers counts --readers and --writers";
   lab.worker_count = [&params] {
     return params.scenario == starvation::Scenario::readers_writers ? params.readers + params.writers : 0;
+  };
+  lab.applies = {
+      {"--readers", "--scenario", {"readers-writers"}, "greedy has no readers; it counts its workers by --workers"},
+      {"--writers", "--scenario", {"readers-writers"}, "greedy has no writers; it counts its workers by --workers"},
+      {"--workers", "--scenario", {"greedy"}, "readers-writers counts its workers by --readers and --writers"},
   };
   // Every interleaving of a small run, unless asked for more: one reader and one writer, or the
   // greedy worker and one rival, two operations each.

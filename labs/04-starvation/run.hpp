@@ -273,7 +273,7 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
       return judge(roles_of(params, context.workers), context, *state, report);
     }
   }
-  throw std::logic_error("this variant has no lock for this scenario"); // validate() refuses it first
+  throw std::logic_error("this variant has no lock for this scenario"); // lab_main refuses it first (its needs)
 }
 
 } // namespace starvation

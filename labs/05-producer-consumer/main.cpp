@@ -10,13 +10,13 @@ int main(int argc, char** argv) {
   lab.default_timeout_ms = 3'000;
   lab.add_options = [&params](CLI::App& app) {
     app.add_option("--producers", params.producers, "number of producers")
-        ->check(CLI::Range(1, hazardlab::kMaxWorkers - 1));
+        ->transform(hazardlab::in_range(1, hazardlab::kMaxWorkers - 1));
     app.add_option("--consumers", params.consumers, "number of consumers")
-        ->check(CLI::Range(1, hazardlab::kMaxWorkers - 1));
+        ->transform(hazardlab::in_range(1, hazardlab::kMaxWorkers - 1));
     app.add_option("--capacity", params.capacity, "slots in the ring buffer")
-        ->check(CLI::Range(1, prodcons::kMaxCapacity));
+        ->transform(hazardlab::in_range(1, prodcons::kMaxCapacity));
     app.add_option("--items", params.items, "items to move, in all")
-        ->check(CLI::Range(std::uint64_t{1}, prodcons::kMaxItems));
+        ->transform(hazardlab::in_range(std::uint64_t{1}, prodcons::kMaxItems));
   };
   lab.worker_count = [&params] { return params.producers + params.consumers; };
   // Every interleaving of 2 producers and 1 consumer moving 2 items through 2 slots, unless asked

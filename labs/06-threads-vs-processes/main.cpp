@@ -479,55 +479,38 @@ int main(int argc, char** argv) {
   gil->excludes(no_gil);
   app.add_option("--switch-interval", o.switch_interval_ms,
                  "milliseconds a thread may hold the GIL while another waits (CPython: 5)")
-      ->check(CLI::Validator(
-          [](const std::string& text) -> std::string {
-            double ms = -1;
-            if (!CLI::detail::lexical_cast(text, ms)) return "Value " + text + " is not a number";
-            return ms >= 0.05 && ms <= 1000 ? "" : "Value " + text + " not in range 0.05 to 1000 (milliseconds)";
-          },
-          "MS"));
+      ->transform(hazardlab::in_range(0.05, 1000.0, "milliseconds"));
   app.add_option("--max-workers", o.max_workers, "the experiment's largest worker count (0: twice the cores)")
-      ->check(CLI::Range(0, hazardlab::kMaxWorkers));
+      ->transform(hazardlab::in_range(0, hazardlab::kMaxWorkers));
   app.add_option("--workers", o.workers, "the experiment with 1 and this many workers only (0: 1 to --max-workers)")
-      ->check(CLI::Range(0, hazardlab::kMaxWorkers));
+      ->transform(hazardlab::in_range(0, hazardlab::kMaxWorkers));
   app.add_option("--units", o.units, "units of work: in all (strong scaling) or per worker (weak)")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{100'000}));
+      ->transform(hazardlab::in_range(std::uint64_t{1}, std::uint64_t{100'000}));
   app.add_option("--iterations", o.iterations, "steps of the computation in one cpu unit")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{10'000'000'000}));
-  app.add_option("--io-ms", o.io_ms, "milliseconds of one io unit's blocking wait")->check(CLI::Range(0.0, 10'000.0));
+      ->transform(hazardlab::in_range(std::uint64_t{1}, std::uint64_t{10'000'000'000}));
+  app.add_option("--io-ms", o.io_ms, "milliseconds of one io unit's blocking wait")
+      ->transform(hazardlab::in_range(0.0, 10'000.0));
   app.add_option("--file-bytes", o.file_bytes, "bytes of each io-file unit's file")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{16} << 20));
-  app.add_option("--repeats", o.repeats, "runs of each measurement (the median is shown)")->check(CLI::Range(1, 100));
-  app.add_option("--spawns", o.spawns, "spawn mode: spawns of each form")->check(CLI::Range(1, 1'000'000));
+      ->transform(hazardlab::in_range(std::size_t{1}, std::size_t{16} << 20));
+  app.add_option("--repeats", o.repeats, "runs of each measurement (the median is shown)")
+      ->transform(hazardlab::in_range(1, 100));
+  app.add_option("--spawns", o.spawns, "spawn mode: spawns of each form")->transform(hazardlab::in_range(1, 1'000'000));
   app.add_option("--bytes", o.bytes, "pass mode: block sizes, e.g. 1K,64M (default: 1 KB to 64 MB, times 4)")
       ->delimiter(',')
       ->transform(CLI::AsSizeValue(false))
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{256} << 20));
-  auto* pool_option =
-      app.add_option("--pool", o.pool, "pool mode (implies --mode pool): the pool's size")->check(CLI::Range(1, 64));
+      ->check(hazardlab::in_range(std::uint64_t{1}, std::uint64_t{256} << 20)); // after AsSizeValue
+  auto* pool_option = app.add_option("--pool", o.pool, "pool mode (implies --mode pool): the pool's size")
+                          ->transform(hazardlab::in_range(1, 64));
   app.add_option("--tasks", o.tasks, "pool mode: tasks to run")
-      ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1'000'000}));
+      ->transform(hazardlab::in_range(std::uint64_t{1}, std::uint64_t{1'000'000}));
   app.add_option("--timeout", o.timeout_ms, "watchdog deadline of one run, in milliseconds")
-      ->check(CLI::Range(1, 3'600'000));
-  app.add_option("--csv", o.csv, "also write the table to FILE as CSV")->check(hazardlab::file_in_existing_folder());
+      ->transform(hazardlab::in_range(1, 3'600'000));
+  app.add_option("--csv", o.csv, "also write the table to FILE as CSV")->check(hazardlab::writable_file());
   app.add_flag("--json", o.json, "print exactly one JSON object (the table's rows) instead of the text");
   hazardlab::add_timeline_options(app, timeline);
 
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e); // --help
-    fmt::print(stderr, "{}: error: {}\n", kName, e.what());
-    return hazardlab::kExitUsage;
-  }
-  const bool mode_given = app.count("--mode") > 0;
-  if (pool_option->count() > 0) {
-    if (mode_given && o.mode != "pool") {
-      fmt::print(stderr, "{}: error: --pool: only with --mode pool, not --mode {}\n", kName, o.mode);
-      return hazardlab::kExitUsage;
-    }
-    o.mode = "pool";
-  }
+  if (const auto status = hazardlab::parse_command_line(app, argc, argv)) return *status;
+  if (pool_option->count() > 0 && app.count("--mode") == 0) o.mode = "pool"; // --pool implies --mode pool
   // Options that mean something in some modes only: refused in the others, so that a student who
   // gives one learns it did nothing.
   const std::vector<std::pair<std::string, std::vector<std::string>>> only_in{
@@ -545,21 +528,19 @@ int main(int argc, char** argv) {
       {"--repeats", {"experiment", "pass"}},
       {"--spawns", {"spawn"}},
       {"--bytes", {"pass"}},
+      {"--pool", {"pool"}},
       {"--tasks", {"pool"}},
       {"--timeline", {"experiment"}},
       {"--trace", {"experiment"}},
   };
-  for (const auto& [name, modes] : only_in) {
-    if (app.count(name) > 0 && std::ranges::find(modes, o.mode) == modes.end()) {
-      fmt::print(stderr, "{}: error: {}: only with --mode {}, not --mode {}\n", kName, name, fmt::join(modes, " or "),
-                 o.mode);
-      return hazardlab::kExitUsage;
-    }
-  }
-  if (o.workers > 0 && app.count("--max-workers") > 0) {
-    fmt::print(stderr, "{}: error: --workers: give --workers or --max-workers, not both\n", kName);
-    return hazardlab::kExitUsage;
-  }
+  std::vector<hazardlab::AppliesTo> rules;
+  for (const auto& [name, modes] : only_in)
+    rules.push_back({name, "--mode", modes, {}});
+  if (const std::string error = hazardlab::not_applicable(app, rules, [&o](const std::string&) { return o.mode; });
+      !error.empty())
+    return hazardlab::usage_error(kName, error);
+  if (o.workers > 0 && app.count("--max-workers") > 0)
+    return hazardlab::usage_error(kName, "--workers: give --workers or --max-workers, not both");
 
   hazardlab::init_logging(FormKind::thread, spdlog::level::warn);
   try {

@@ -1,4 +1,5 @@
 // Lab 02 command-line tests: the lab's own options and the combinations they cannot express.
+#include "command_line.hpp"
 #include "lab_run.hpp"
 #include "leftovers.hpp"
 
@@ -38,7 +39,33 @@ INSTANTIATE_TEST_SUITE_P(
                       BadInput{{"--meals", "-1"}, "--meals: Value -1 not in range 1 to 100000000"},
                       BadInput{{"--scenario", "philosophers", "--workers", "1"},
                                "--scenario philosophers needs --workers 2 to 64"},
-                      BadInput{{"--variant", "fixed-waiter"}, kWaiterOnTheBank}));
+                      BadInput{{"--variant", "fixed-waiter"}, kWaiterOnTheBank},
+                      // Each scenario's own sizes: refused in the other, the same way in every lab.
+                      BadInput{{"--meals", "2"},
+                               "deadlock: error: --meals does not apply to --scenario bank (it counts the "
+                               "philosophers' meals; the bank counts --transfers)"},
+                      BadInput{{"--scenario", "bank", "--schedule", "explore", "--meals", "2"},
+                               "deadlock: error: --meals does not apply to --scenario bank"},
+                      BadInput{{"--scenario", "philosophers", "--accounts", "4"},
+                               "deadlock: error: --accounts does not apply to --scenario philosophers (it counts the "
+                               "bank's accounts; the philosophers share forks)"},
+                      BadInput{{"--scenario", "philosophers", "--transfers", "4"},
+                               "deadlock: error: --transfers does not apply to --scenario philosophers (it counts "
+                               "the bank's transfers; the philosophers count --meals)"}));
+
+// The checks every lab makes in the same words (tests/support/command_line.hpp), and one of its own numbers.
+INSTANTIATE_TEST_SUITE_P(Common, DeadlockBadInput,
+                         ::testing::ValuesIn(hazardlab::testing::common_bad_input("deadlock")));
+INSTANTIATE_TEST_SUITE_P(Numbers, DeadlockBadInput,
+                         ::testing::ValuesIn(hazardlab::testing::bad_numbers("deadlock", "--accounts")));
+
+TEST(DeadlockCli, AnUnwritableTraceCreatesNothing) {
+  hazardlab::testing::expect_unwritable_file_creates_nothing("deadlock", "--trace");
+}
+
+TEST(DeadlockCli, HelpWinsOverABadOption) {
+  hazardlab::testing::expect_help_wins("deadlock", {{"--meals", "abc"}, {"--accounts", "1"}});
+}
 
 TEST(DeadlockCli, ListSaysWhatAVariantNeeds) {
   const auto done = hazardlab::testing::run({hazardlab::testing::bin_path("deadlock"), "--list", "--json"});

@@ -34,10 +34,10 @@ TEST(DeadlockTsanThreadForm, OrderingAndLockAllAreClean) {
 #endif
   for (const std::string variant : {"fixed-ordering", "fixed-lock-all"}) {
     for (const std::vector<std::string>& shape :
-         {std::vector<std::string>{"--workers", "1", "--accounts", "2"},
-          std::vector<std::string>{"--workers", "4", "--accounts", "4"},
-          std::vector<std::string>{"--scenario", "philosophers", "--workers", "3"}}) {
-      std::vector<std::string> args{"--variant", variant, "--transfers", "100", "--meals", "100"};
+         {std::vector<std::string>{"--workers", "1", "--accounts", "2", "--transfers", "100"},
+          std::vector<std::string>{"--workers", "4", "--accounts", "4", "--transfers", "100"},
+          std::vector<std::string>{"--scenario", "philosophers", "--workers", "3", "--meals", "100"}}) {
+      std::vector<std::string> args{"--variant", variant};
       args.insert(args.end(), shape.begin(), shape.end());
       const auto run = deadlock_lab(args);
       EXPECT_EQ(run.process.exit_status, hazardlab::kExitCorrect) << variant << "\n" << run.process.err;

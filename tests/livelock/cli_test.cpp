@@ -1,5 +1,6 @@
 // Lab 03 command-line tests: the lab's own options and their ranges, the two workers it needs at
 // least, the variants it lists, and the JSON of a correct run.
+#include "command_line.hpp"
 #include "lab_run.hpp"
 #include "leftovers.hpp"
 
@@ -40,6 +41,20 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{{"--pause-us", "0"}, "livelock: error: --pause-us: Value 0 not in range 1 to 100000"},
         BadInput{{"--pause-us", "100001"}, "livelock: error: --pause-us: Value 100001 not in range 1 to 100000"},
         BadInput{{"--variant", "polite"}, kUnknownVariant}));
+
+// The checks every lab makes in the same words (tests/support/command_line.hpp), and one of its own numbers.
+INSTANTIATE_TEST_SUITE_P(Common, LivelockBadInput,
+                         ::testing::ValuesIn(hazardlab::testing::common_bad_input("livelock")));
+INSTANTIATE_TEST_SUITE_P(Numbers, LivelockBadInput,
+                         ::testing::ValuesIn(hazardlab::testing::bad_numbers("livelock", "--units")));
+
+TEST(LivelockCli, AnUnwritableTraceCreatesNothing) {
+  hazardlab::testing::expect_unwritable_file_creates_nothing("livelock", "--trace");
+}
+
+TEST(LivelockCli, HelpWinsOverABadOption) {
+  hazardlab::testing::expect_help_wins("livelock", {{"--units", "abc"}, {"--workers", "1"}});
+}
 
 TEST(LivelockCli, ListNamesEveryVariantInBothForms) {
   const auto done = hazardlab::testing::run({hazardlab::testing::bin_path("livelock"), "--list", "--json"});

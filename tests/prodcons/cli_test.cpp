@@ -1,5 +1,6 @@
 // Lab 05 command-line tests: the lab's own options and their ranges, the workers it counts for
 // itself (producers plus consumers, no --workers), and the variants it lists.
+#include "command_line.hpp"
 #include "lab_run.hpp"
 #include "leftovers.hpp"
 
@@ -44,6 +45,20 @@ INSTANTIATE_TEST_SUITE_P(
                  "prodcons: error: --variant: broken not in "
                  "{broken-no-mutex,broken-mutex-first,broken-no-empty-count,"
                  "broken-no-shutdown,"}));
+
+// The checks every lab makes in the same words (tests/support/command_line.hpp), and one of its own numbers.
+INSTANTIATE_TEST_SUITE_P(Common, ProdconsBadInput,
+                         ::testing::ValuesIn(hazardlab::testing::common_bad_input("prodcons")));
+INSTANTIATE_TEST_SUITE_P(Numbers, ProdconsBadInput,
+                         ::testing::ValuesIn(hazardlab::testing::bad_numbers("prodcons", "--items")));
+
+TEST(ProdconsCli, AnUnwritableTraceCreatesNothing) {
+  hazardlab::testing::expect_unwritable_file_creates_nothing("prodcons", "--trace");
+}
+
+TEST(ProdconsCli, HelpWinsOverABadOption) {
+  hazardlab::testing::expect_help_wins("prodcons", {{"--items", "abc"}, {"--workers", "4"}});
+}
 
 TEST(ProdconsCli, ListNamesEveryVariantInBothForms) {
   const auto done = hazardlab::testing::run({hazardlab::testing::bin_path("prodcons"), "--list", "--json"});

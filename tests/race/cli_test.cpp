@@ -1,5 +1,6 @@
 // Lab 01 command-line tests: bad input gets exit 2 and one clear line naming the option; each
 // outcome has its exit status; --json prints exactly one object; nothing is left behind.
+#include "command_line.hpp"
 #include "lab_run.hpp"
 #include "leftovers.hpp"
 
@@ -48,6 +49,19 @@ INSTANTIATE_TEST_SUITE_P(
                       BadInput{{"--timeout", "-5"}, "--timeout: Value -5 not in range 1 to 3600000"},
                       BadInput{{"--seed", "-1"}, "--seed: Value -1 not in range 0 to"},
                       BadInput{{"--log-level", "loud"}, "--log-level"}, BadInput{{"--bogus"}, "--bogus"}));
+
+// The checks every lab makes in the same words (tests/support/command_line.hpp), and one of its own numbers.
+INSTANTIATE_TEST_SUITE_P(Common, RaceBadInput, ::testing::ValuesIn(hazardlab::testing::common_bad_input("race")));
+INSTANTIATE_TEST_SUITE_P(Numbers, RaceBadInput,
+                         ::testing::ValuesIn(hazardlab::testing::bad_numbers("race", "--iterations")));
+
+TEST(RaceCli, AnUnwritableTraceCreatesNothing) {
+  hazardlab::testing::expect_unwritable_file_creates_nothing("race", "--trace");
+}
+
+TEST(RaceCli, HelpWinsOverABadOption) {
+  hazardlab::testing::expect_help_wins("race", {{"--iterations", "abc"}, {"--workers", "abc"}});
+}
 
 TEST(RaceCli, HelpExitsZero) {
   const auto done = run(race_args({"--help"}));

@@ -153,8 +153,10 @@ TEST_P(RaceExplored, ExploreOptionsAreCheckedLikeEveryOther) {
   expect_usage_error("race", {"--form", GetParam(), "--schedule", "explore", "--preemptions", "9"}, "--preemptions");
   expect_usage_error("race", {"--form", GetParam(), "--schedule", "explore", "--max-schedules", "0"},
                      "--max-schedules");
-  expect_usage_error("race", {"--form", GetParam(), "--preemptions", "1"}, "only with --schedule explore");
-  expect_usage_error("race", {"--form", GetParam(), "--first-failure"}, "only with --schedule explore");
+  expect_usage_error("race", {"--form", GetParam(), "--preemptions", "1"},
+                     "--preemptions does not apply to --schedule natural (only to --schedule explore)");
+  expect_usage_error("race", {"--form", GetParam(), "--first-failure"},
+                     "--first-failure does not apply to --schedule natural (only to --schedule explore)");
   expect_usage_error("race", {"--form", GetParam(), "--schedule", "explore", "--trials", "3"}, "--trials");
 }
 

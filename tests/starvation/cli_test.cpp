@@ -2,6 +2,7 @@
 // the readers-writers scenario (--readers plus --writers, no --workers) and by --workers in the
 // greedy one, the variants that apply to one scenario or one form only, the variants it lists, and
 // the JSON of a run.
+#include "command_line.hpp"
 #include "lab_run.hpp"
 #include "leftovers.hpp"
 
@@ -47,11 +48,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{{"--ops", "0"}, "starvation: error: --ops: Value 0 not in range 1 to 10000000"},
         BadInput{{"--ops", "10000001"}, "starvation: error: --ops: Value 10000001 not in range 1 to 10000000"},
         BadInput{{"--scenario", "foo"}, "starvation: error: --scenario: foo not in {readers-writers,greedy}"},
-        // The readers-writers scenario counts its workers by role: --workers is refused with the reason.
+        // The readers-writers scenario counts its workers by role: --workers is refused with the reason,
+        // and greedy has no roles.
         BadInput{{"--workers", "3"},
-                 "starvation: error: --workers: this run counts its workers by role, not by --workers"},
+                 "starvation: error: --workers does not apply to --scenario readers-writers "
+                 "(readers-writers counts its workers by --readers and --writers)"},
         BadInput{{"--scenario", "readers-writers", "--workers", "3"},
-                 "starvation: error: --workers: this run counts its workers by role, not by --workers"},
+                 "starvation: error: --workers does not apply to --scenario readers-writers"},
+        BadInput{{"--scenario", "readers-writers", "--schedule", "explore", "--workers", "2"},
+                 "starvation: error: --workers does not apply to --scenario readers-writers"},
+        BadInput{{"--scenario", "greedy", "--readers", "2"},
+                 "starvation: error: --readers does not apply to --scenario greedy (greedy has no readers; it "
+                 "counts its workers by --workers)"},
+        BadInput{{"--scenario", "greedy", "--writers", "1"},
+                 "starvation: error: --writers does not apply to --scenario greedy (greedy has no writers; it "
+                 "counts its workers by --workers)"},
         // Greedy needs the greedy worker and at least one rival.
         BadInput{{"--scenario", "greedy", "--workers", "1"},
                  "starvation: error: --workers: Value 1 not in range 2 to 64"},
@@ -63,6 +74,20 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{{"--variant", "broken-shared-mutex", "--scenario", "greedy"},
                  "starvation: error: --variant broken-shared-mutex applies only to --scenario readers-writers"},
         BadInput{{"--variant", "fair"}, kUnknownVariant}));
+
+// The checks every lab makes in the same words (tests/support/command_line.hpp), and one of its own numbers.
+INSTANTIATE_TEST_SUITE_P(Common, StarvationBadInput,
+                         ::testing::ValuesIn(hazardlab::testing::common_bad_input("starvation")));
+INSTANTIATE_TEST_SUITE_P(Numbers, StarvationBadInput,
+                         ::testing::ValuesIn(hazardlab::testing::bad_numbers("starvation", "--ops")));
+
+TEST(StarvationCli, AnUnwritableTraceCreatesNothing) {
+  hazardlab::testing::expect_unwritable_file_creates_nothing("starvation", "--trace");
+}
+
+TEST(StarvationCli, HelpWinsOverABadOption) {
+  hazardlab::testing::expect_help_wins("starvation", {{"--ops", "abc"}, {"--scenario", "greedy", "--readers", "2"}});
+}
 
 #ifdef HAZARDLAB_WITH_SOLUTIONS
 // Each fix is a lock for one scenario.

@@ -1,6 +1,7 @@
 // Lab 06 command-line tests: bad input is one line naming the option and what it allows, exit 2,
 // and nothing left behind (no child, no /dev/shm object, no temporary folder); small real runs of
 // every mode exit 0 and write their CSV.
+#include "command_line.hpp"
 #include "lab_run.hpp"
 #include "leftovers.hpp"
 
@@ -73,11 +74,13 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{{"--mode", "pass", "--bytes", "0"}, "threads-vs-processes: error: --bytes: Value 0 not in range 1 to"},
         BadInput{{"--mode", "pass", "--bytes", "512M"},
                  "threads-vs-processes: error: --bytes: Value 536870912 not in range 1 to 268435456"},
-        BadInput{{"--mode", "spawn", "--pool", "2"}, "threads-vs-processes: error: --pool: only with --mode pool"},
+        BadInput{{"--mode", "spawn", "--pool", "2"},
+                 "threads-vs-processes: error: --pool does not apply to --mode spawn (only to --mode pool)"},
         BadInput{{"--bytes", "1K"},
-                 "threads-vs-processes: error: --bytes: only with --mode pass, not --mode experiment"},
+                 "threads-vs-processes: error: --bytes does not apply to --mode experiment (only to --mode pass)"},
         BadInput{{"--mode", "spawn", "--gil"},
-                 "threads-vs-processes: error: --gil: only with --mode experiment or pool"},
+                 "threads-vs-processes: error: --gil does not apply to --mode spawn (only to --mode experiment or "
+                 "pool)"},
         BadInput{{"--switch-interval", "soon"},
                  "threads-vs-processes: error: --switch-interval: Value soon is not a number"},
         BadInput{{"--workers", "2", "--max-workers", "3"}, "threads-vs-processes: error: --workers: give --workers or"},
@@ -85,6 +88,42 @@ INSTANTIATE_TEST_SUITE_P(
                  "threads-vs-processes: error: --csv: no folder /no/such/folder to write it in"},
         BadInput{{"--timeout", "0"}, "threads-vs-processes: error: --timeout: Value 0 not in range 1 to 3600000"},
         BadInput{{"--no-such-option"}, "threads-vs-processes: error: The following argument was not expected"}));
+
+// Floats must be finite, integers must fit their type, and a non-number is called one, as in every
+// lab; the output files are checked before the run.
+INSTANTIATE_TEST_SUITE_P(
+    Numbers, ThreadsVsProcessesBadInput,
+    ::testing::Values(
+        BadInput{{"--io-ms", "nan"}, "threads-vs-processes: error: --io-ms: Value nan is not a finite number"},
+        BadInput{{"--io-ms", "inf"}, "threads-vs-processes: error: --io-ms: Value inf is not a finite number"},
+        BadInput{{"--io-ms", "-inf"}, "threads-vs-processes: error: --io-ms: Value -inf is not a finite number"},
+        BadInput{{"--io-ms", "1e400"}, "threads-vs-processes: error: --io-ms: Value 1e400 not in range 0 to 10000"},
+        BadInput{{"--io-ms", "abc"}, "threads-vs-processes: error: --io-ms: Value abc is not a number"},
+        BadInput{{"--switch-interval", "nan"},
+                 "threads-vs-processes: error: --switch-interval: Value nan is not a finite number"},
+        BadInput{{"--iterations", "18446744073709551616"},
+                 "threads-vs-processes: error: --iterations: Value 18446744073709551616 not in range 1 to 10000000000"},
+        BadInput{{"--file-bytes", "-1"},
+                 "threads-vs-processes: error: --file-bytes: Value -1 not in range 1 to 16777216"},
+        BadInput{{"--spawns", "2", "--mode", "pass"},
+                 "threads-vs-processes: error: --spawns does not apply to --mode pass (only to --mode spawn)"},
+        BadInput{{"--mode", "pool", "--trace", "t.json"},
+                 "threads-vs-processes: error: --trace does not apply to --mode pool (only to --mode experiment)"}));
+INSTANTIATE_TEST_SUITE_P(Csv, ThreadsVsProcessesBadInput,
+                         ::testing::ValuesIn(hazardlab::testing::unwritable_files(kLab, "--csv")));
+INSTANTIATE_TEST_SUITE_P(Trace, ThreadsVsProcessesBadInput,
+                         ::testing::ValuesIn(hazardlab::testing::unwritable_files(kLab, "--trace")));
+INSTANTIATE_TEST_SUITE_P(NotANumber, ThreadsVsProcessesBadInput,
+                         ::testing::ValuesIn(hazardlab::testing::bad_numbers(kLab, "--units")));
+
+TEST(ThreadsVsProcessesCli, AnUnwritableCsvOrTraceCreatesNothing) {
+  hazardlab::testing::expect_unwritable_file_creates_nothing(kLab, "--csv");
+  hazardlab::testing::expect_unwritable_file_creates_nothing(kLab, "--trace");
+}
+
+TEST(ThreadsVsProcessesCli, HelpWinsOverABadOption) {
+  hazardlab::testing::expect_help_wins(kLab, {{"--workers", "abc"}, {"--io-ms", "nan"}, {"--mode", "spawn", "--gil"}});
+}
 
 std::vector<std::string> csv_lines(const std::string& path) {
   std::ifstream in(path);

@@ -18,11 +18,64 @@
 #include <cstdint>
 #include <cstdio>
 #include <functional>
+#include <optional>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace hazardlab {
+
+// --- The checks of a command line, for lab_main and for a program with a command line of its own
+// (threads-vs-processes). Everything is checked before anything runs or is created; a bad value
+// gives one line naming the option and what it allows, and exit status 2.
+
+// A number in [min, max] (an option's type T): "Value abc is not a number", "Value 0 not in range
+// 1 to 64". A number too big for T (2^64 for a 64-bit seed) is out of range, never wrapped; a float
+// must be finite (nan and inf are refused). The number is passed on in plain decimal, so "010" is
+// ten. `unit`, if given, ends the range error: "not in range 0.05 to 1000 (milliseconds)".
+namespace detail {
+CLI::Validator signed_range(std::int64_t min, std::int64_t max, const std::string& type, const std::string& unit);
+CLI::Validator unsigned_range(std::uint64_t min, std::uint64_t max, const std::string& type, const std::string& unit);
+CLI::Validator float_range(double min, double max, const std::string& type, const std::string& unit);
+} // namespace detail
+template <class T>
+requires std::is_arithmetic_v<T> CLI::Validator in_range(T min, T max, const std::string& unit = {}) {
+  const std::string type = CLI::detail::type_name<T>();
+  if constexpr (std::is_floating_point_v<T>)
+    return detail::float_range(static_cast<double>(min), static_cast<double>(max), type, unit);
+  else if constexpr (std::is_signed_v<T>)
+    return detail::signed_range(min, max, type, unit);
+  else
+    return detail::unsigned_range(min, max, type, unit);
+}
+
+// For an option naming a file the program will write (--trace, --csv): an existing file it may
+// write, or a new one in a folder where it may create one. A folder, a read-only file (/proc/version)
+// or a missing folder is refused, before a long run is wasted on a report it cannot write. The
+// check creates nothing (the probe for a new file is an unnamed O_TMPFILE, gone when closed).
+CLI::Validator writable_file();
+
+// An option that means something for some values of another only (a scenario, a mode, a schedule):
+// given with any other value it is refused, in the same words in every lab:
+//   deadlock: error: --meals does not apply to --scenario bank (it counts the philosophers' meals)
+struct AppliesTo {
+  std::string option;              // "--meals"
+  std::string selector;            // "--scenario"
+  std::vector<std::string> values; // the selector's values it applies to: {"philosophers"}
+  std::string why;                 // the error's reason; empty: "only to --scenario philosophers"
+};
+// The error for the first rule whose option was given in `app` while its selector's value,
+// `chosen(selector)`, is not one it applies to; empty when every option given applies.
+std::string not_applicable(const CLI::App& app, const std::vector<AppliesTo>& rules,
+                           const std::function<std::string(const std::string& selector)>& chosen);
+
+// Parses the command line. --help prints the help and gives 0, also beside an option that is wrong
+// (`--help --workers abc`); any other parse error prints one line, "<program>: error: <what>", and
+// gives kExitUsage. nullopt: parsed, go on.
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);
+// A usage error found after the parse: one line, "<program>: error: <what>"; gives kExitUsage.
+int usage_error(const std::string& program, const std::string& what);
 
 // What one run of a variant is given.
 struct RunContext {
@@ -54,7 +107,10 @@ struct VariantSpec {
   std::string shows;  // one line for --list: what this variant demonstrates
   RunFunction thread; // empty where the variant does not apply to the form
   RunFunction process;
-  std::vector<std::string> needs; // options it cannot run without, e.g. {"--scenario", "philosophers"}
+  // Options it cannot run without, e.g. {"--scenario", "philosophers"} (option and value pairs):
+  // lab_main refuses the variant with any other value, "--variant fixed-waiter applies only to
+  // --scenario philosophers".
+  std::vector<std::string> needs;
 
   const RunFunction& in(FormKind form) const { return form == FormKind::thread ? thread : process; }
 };
@@ -102,6 +158,10 @@ struct LabSpec {
   int min_workers = 1; // livelock: a worker needs a neighbour to give way to
   int default_timeout_ms = 10'000;
   std::function<void(CLI::App&)> add_options; // the lab's own options
+  // The lab's options that apply to some values of another only (--meals: --scenario philosophers);
+  // the selector's value is the option's as given or its default (default_str on an option
+  // without a variable). lab_main adds its own (--preemptions: --schedule explore only).
+  std::vector<AppliesTo> applies;
   std::vector<VariantSpec> variants;
   // Checks what the options cannot say alone (a variant that needs another option's value):
   // returns the one-line error, or an empty string when the run may go ahead.
@@ -111,8 +171,8 @@ struct LabSpec {
   std::function<int()> worker_count;
   // For a lab that counts its workers by role in some runs only (starvation's readers and
   // writers) and by --workers in the others: --workers is offered with this help, and
-  // worker_count() returns 0 for a run that takes --workers. Giving --workers to a run counted by
-  // role is a usage error.
+  // worker_count() returns 0 for a run that takes --workers. An `applies` rule refuses --workers
+  // where the run counts by role.
   std::string workers_help;
   // --schedule explore runs every interleaving, so it wants small runs: the workers it takes when
   // --workers is not given, and `explore_sizes`, the lab's own options it adds to the command line
@@ -139,10 +199,6 @@ struct TimelineOptions {
   std::string trace_path;
   bool wanted() const noexcept { return chart || !trace_path.empty(); }
 };
-// For an option naming a file the program will write: it must name a file, in a folder that exists
-// (checked before anything runs, so that a long run is never wasted on a report it cannot write).
-CLI::Validator file_in_existing_folder();
-
 void add_timeline_options(CLI::App& app, TimelineOptions& options);
 void begin_timeline(const TimelineOptions& options);
 bool end_timeline(const TimelineOptions& options, const std::string& lab_name, std::FILE* chart_out);
