@@ -242,7 +242,9 @@ int lab_main(const LabSpec& lab, int argc, char** argv) {
   else
     print_human(lab, o, stats);
   // After the report; with --json on stderr, so that stdout stays one JSON object.
-  const bool timeline_written = end_timeline(timeline_options, lab.name, o.json ? stderr : stdout);
+  const bool timeline_written =
+      end_timeline(timeline_options, lab.name, o.json ? stderr : stdout,
+                   lab.worker_names ? lab.worker_names(o.workers) : std::vector<std::string>{});
 
   const int status = timeline_written ? exit_status(stats.representative().verdict) : kExitOther;
   if (threads_abandoned()) {

@@ -13,7 +13,7 @@ namespace hazardlab {
 void add_timeline_options(CLI::App& app, TimelineOptions& options) {
   app.add_flag("--timeline", options.chart,
                "after the report, a chart of what each worker did over time (the first trial): running, "
-               "waiting for a lock or semaphore, holding one, sleeping");
+               "waiting for a lock or semaphore, holding one, sleeping, inside the lab's hazard window");
   app.add_option("--trace", options.trace_path,
                  "write the first trial's timeline to FILE as Chrome trace-event JSON (Perfetto, chrome://tracing)")
       ->check(writable_file());
@@ -24,10 +24,11 @@ void begin_timeline(const TimelineOptions& options) {
   timeline::request(options.wanted());
 }
 
-bool end_timeline(const TimelineOptions& options, const std::string& lab_name, std::FILE* chart_out) {
+bool end_timeline(const TimelineOptions& options, const std::string& lab_name, std::FILE* chart_out,
+                  std::vector<std::string> worker_names) {
   timeline::request(false);
   if (!options.wanted()) return true;
-  const std::optional<Timeline> recorded = timeline::take_recorded();
+  std::optional<Timeline> recorded = timeline::take_recorded();
   if (!recorded) {
     // Only a thread-form run whose threads were abandoned (a natural run that got stuck) has none:
     // its threads may still be writing.
@@ -38,6 +39,7 @@ bool end_timeline(const TimelineOptions& options, const std::string& lab_name, s
                lab_name);
     return true;
   }
+  recorded->names = std::move(worker_names);
   if (options.chart) {
     fmt::print(chart_out, "\ntimeline of the first trial\n{}", timeline::ascii_chart(*recorded));
     std::fflush(chart_out);

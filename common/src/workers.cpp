@@ -356,7 +356,7 @@ WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const 
   control::Block* const control = control_of<ThreadForm>(control_holder);
   const Script* const script = &options.script;
   // Heap-allocated so that, like the board, it can be left to abandoned threads (see below).
-  auto recording = std::make_unique<timeline::Recording>(workers, timeline::requested());
+  auto recording = std::make_unique<timeline::Recording>(workers, timeline::requested(), options.timeline_window);
   ControlledDeadline deadline(Clock::now() + timeout, timeout);
   std::vector<std::jthread> threads;
   threads.reserve(workers);
@@ -600,7 +600,7 @@ WorkersReport run_processes(int workers, std::chrono::milliseconds timeout, cons
   if (options.controlled())
     control_holder.emplace(workers, options.replay, options.schedule); // mapped before the forks
   control::Block* const control = control_of<ProcessForm>(control_holder);
-  timeline::Recording recording(workers, timeline::requested()); // mapped before the forks
+  timeline::Recording recording(workers, timeline::requested(), options.timeline_window); // before the forks
   SignalGuard signals;
   ChildBell child_bell(board->bell); // before the forks: no exit goes unheard
   Children children;

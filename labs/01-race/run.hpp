@@ -18,6 +18,13 @@ struct Params {
 template <class Form, class Variant>
 hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& context) {
   auto state = hazardlab::place<Form, typename Variant::State>();
+  // --schedule forced: every worker's first hazard point in lockstep, so that every worker reads
+  // the counter before any writes it back; then each runs its increments alone, in turn (a few
+  // switches in all, whatever the sizes and the load).
+  hazardlab::RunOptions options = context.run_options(hazardlab::scripts::lockstep(1));
+  // On the timeline (--timeline, --trace): from the hazard point, just after the read, to the
+  // progress reported after the write.
+  options.timeline_window = "between read and write";
   const auto report = hazardlab::run_workers<Form>(
       context.workers, context.timeout,
       [state = state.get(), iterations = params.iterations](hazardlab::Worker& worker) {
@@ -26,10 +33,7 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
           worker.progressed();
         }
       },
-      // --schedule forced: every worker's first hazard point in lockstep, so that every worker reads
-      // the counter before any writes it back; then each runs its increments alone, in turn (a few
-      // switches in all, whatever the sizes and the load).
-      context.run_options(hazardlab::scripts::lockstep(1)));
+      options);
   const std::uint64_t expected = static_cast<std::uint64_t>(context.workers) * params.iterations;
   std::optional<std::uint64_t> observed;
   if (report.all_stopped) observed = Variant::count(*state);

@@ -4,6 +4,7 @@
 #include "starvation.hpp"
 
 #include "hazardlab/cli.hpp"
+#include "hazardlab/timeline.hpp"
 #include "hazardlab/toolkit.hpp"
 #include "hazardlab/workers.hpp"
 
@@ -74,20 +75,28 @@ public:
   Operations(State<Form, LockType>& s, const Params& params, int workers, hazardlab::Worker& worker)
       : s_(s), params_(params), workers_(workers), worker_(worker), me_(s.tallies[worker.id()]) {}
 
+  // On the timeline (--timeline, --trace), each worker waits for the lock from its request, and
+  // holds it (is inside) from its entry until it lets go.
   void read_once() {
     Turn turn = counted_request(s_, me_);
+    hazardlab::timeline::enter(hazardlab::Activity::waiting, "the lock");
     s_.lock.lock_shared(turn);
+    hazardlab::timeline::enter(hazardlab::Activity::holding, "the lock, reading");
     counted_entry(s_, me_, turn);
     read_section();
     s_.lock.unlock_shared();
+    hazardlab::timeline::enter(hazardlab::Activity::running);
     done();
   }
   void write_once() {
     Turn turn = counted_request(s_, me_);
+    hazardlab::timeline::enter(hazardlab::Activity::waiting, "the lock");
     s_.lock.lock(turn);
+    hazardlab::timeline::enter(hazardlab::Activity::holding, "the lock");
     counted_entry(s_, me_, turn);
     write_section();
     s_.lock.unlock();
+    hazardlab::timeline::enter(hazardlab::Activity::running);
     done();
   }
 

@@ -8,10 +8,46 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
+#include <string>
 #include <tuple>
+#include <vector>
 
 namespace {
+
+// The chart's row named `name` ("reader 0", padded to the longest name), or "" when there is none.
+std::string chart_row(const std::string& out, const std::string& name) {
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with(name + " ")) continue;
+    const auto bar = line.find('|');
+    if (bar != std::string::npos && line.find_first_not_of(' ', name.size()) == bar) return line;
+  }
+  return "";
+}
+
+// The trace's track names and its complete events' names, by track.
+std::map<std::string, std::vector<std::string>> trace_events(const std::string& path) {
+  std::ifstream in(path);
+  const auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  std::map<int, std::string> track_names;
+  std::map<std::string, std::vector<std::string>> events;
+  if (!json.is_object()) return events;
+  for (const auto& event : json.at("traceEvents"))
+    if (event.at("ph") == "M" && event.at("name") == "thread_name")
+      track_names[event.at("tid").get<int>()] = event.at("args").at("name").get<std::string>();
+  for (const auto& event : json.at("traceEvents"))
+    if (event.at("ph") == "X") events[track_names[event.at("tid").get<int>()]].push_back(event.at("name"));
+  return events;
+}
+
+bool any_starts_with(const std::vector<std::string>& names, const std::string& prefix) {
+  return std::ranges::any_of(names, [&](const std::string& n) { return n.starts_with(prefix); });
+}
 
 // (arguments, text the one error line must contain)
 using BadInput = std::tuple<std::vector<std::string>, std::string>;
@@ -108,5 +144,33 @@ TEST(ProdconsCli, CorrectRunSaysEveryItemWasConsumedOnce) {
       << run.report.at("summary");
   EXPECT_TRUE(run.report.at("metrics").contains("items_per_s"));
 }
+
+// --timeline and --trace name the rows by role, both forms, under the forced schedule.
+class ProdconsTimeline : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ProdconsTimeline, RowsAreNamedProducerAndConsumer) {
+  const std::string form = GetParam();
+  const std::string trace = ::testing::TempDir() + "hazardlab-prodcons-trace-" + form + ".json";
+  std::filesystem::remove(trace);
+  const auto done =
+      hazardlab::testing::run({hazardlab::testing::bin_path("prodcons"), "--form", form, "--variant", "broken-no-mutex",
+                               "--schedule", "forced", "--items", "200", "--timeline", "--trace", trace});
+  EXPECT_EQ(done.exit_status, hazardlab::kExitHazard) << done.err;
+  for (const char* row : {"producer 0", "producer 1", "consumer 0", "consumer 1"})
+    EXPECT_FALSE(chart_row(done.out, row).empty()) << row << "\n" << done.out;
+  EXPECT_EQ(done.out.find("\n" + form + " 0 |"), std::string::npos) << done.out;
+  const auto events = trace_events(trace);
+  std::filesystem::remove(trace);
+  std::vector<std::string> tracks;
+  for (const auto& [name, names] : events)
+    tracks.push_back(name);
+  EXPECT_EQ(tracks, (std::vector<std::string>{"consumer 0", "consumer 1", "producer 0", "producer 1"}));
+  // The producers wait for empty slots, the consumers for full ones: traced semaphores.
+  ASSERT_TRUE(events.contains("consumer 0"));
+  EXPECT_TRUE(any_starts_with(events.at("consumer 0"), "waiting "));
+}
+
+INSTANTIATE_TEST_SUITE_P(Prodcons, ProdconsTimeline, ::testing::Values("thread", "process"),
+                         [](const auto& info) { return info.param == "thread" ? "ThreadForm" : "ProcessForm"; });
 
 } // namespace

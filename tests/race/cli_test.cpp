@@ -9,9 +9,28 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 namespace {
+
+// The chart's row named `name` ("reader 0", padded to the longest name), or "" when there is none.
+std::string chart_row(const std::string& out, const std::string& name) {
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with(name + " ")) continue;
+    const auto bar = line.find('|');
+    if (bar != std::string::npos && line.find_first_not_of(' ', name.size()) == bar) return line;
+  }
+  return "";
+}
 
 using hazardlab::testing::bin_path;
 using hazardlab::testing::run;
@@ -146,5 +165,53 @@ TEST_P(RaceCliForm, ExitStatusSaysWhatHappened) {
 
 INSTANTIATE_TEST_SUITE_P(Race, RaceCliForm, ::testing::Values("thread", "process"),
                          [](const auto& info) { return info.param == "thread" ? "ThreadForm" : "ProcessForm"; });
+
+// --timeline under the forced schedule: every worker reads the counter, then waits in its window
+// between read and write while others run; the chart and the trace show that window. 2,000
+// increments are 4,000 marks a worker: the trace is exact (nothing merged).
+TEST_P(RaceCliForm, TheTimelineShowsEachWorkersWindowBetweenReadAndWrite) {
+  const std::string form = GetParam();
+  const std::string trace = ::testing::TempDir() + "hazardlab-race-trace-" + form + ".json";
+  std::filesystem::remove(trace);
+  const auto done =
+      run(race_args({"--form", form, "--schedule", "forced", "--iterations", "2000", "--timeline", "--trace", trace}));
+  EXPECT_EQ(done.exit_status, hazardlab::kExitHazard) << done.err;
+  EXPECT_NE(done.out.find("▚ between read and write"), std::string::npos) << done.out;
+  // Three of the four read, then wait in their window through at least one other's whole run.
+  int rows_with_window = 0;
+  for (int w = 0; w < 4; ++w) {
+    const std::string row = chart_row(done.out, form + " " + std::to_string(w));
+    EXPECT_FALSE(row.empty()) << done.out;
+    if (row.find("▚▚") != std::string::npos) ++rows_with_window;
+  }
+  EXPECT_GE(rows_with_window, 3) << done.out;
+  EXPECT_EQ(done.out.find("not recorded"), std::string::npos) << done.out; // everything recorded
+  EXPECT_EQ(done.out.find("merged"), std::string::npos) << done.out;       // and exact
+
+  // The trace: each worker's first window, from just after its read to its write. The forced
+  // schedule has every worker read before any writes: all four windows are open at once.
+  std::ifstream in(trace);
+  const auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  std::filesystem::remove(trace);
+  ASSERT_TRUE(json.is_object()) << "the trace is not JSON";
+  std::map<int, std::pair<double, double>> first_window; // by tid: [ts, ts + dur)
+  std::set<std::string> tracks;
+  for (const auto& event : json.at("traceEvents")) {
+    if (event.at("ph") == "M" && event.at("name") == "thread_name") tracks.insert(event.at("args").at("name"));
+    if (event.at("ph") != "X" || event.at("name") != "window between read and write") continue;
+    const int tid = event.at("tid");
+    const double ts = event.at("ts");
+    if (!first_window.contains(tid)) first_window[tid] = {ts, ts + event.at("dur").get<double>()};
+  }
+  EXPECT_EQ(tracks, (std::set<std::string>{form + " 0", form + " 1", form + " 2", form + " 3"}));
+  ASSERT_EQ(first_window.size(), 4u);
+  double last_read = 0;
+  for (const auto& [tid, window] : first_window)
+    last_read = std::max(last_read, window.first);
+  for (const auto& [tid, window] : first_window) {
+    EXPECT_LE(window.first, last_read) << tid;
+    EXPECT_GE(window.second, last_read) << tid << ": wrote before every worker had read";
+  }
+}
 
 } // namespace

@@ -11,10 +11,27 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <sstream>
+#include <string>
 #include <tuple>
+#include <vector>
 
 namespace {
+
+// The chart's row named `name` ("reader 0", padded to the longest name), or "" when there is none.
+std::string chart_row(const std::string& out, const std::string& name) {
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with(name + " ")) continue;
+    const auto bar = line.find('|');
+    if (bar != std::string::npos && line.find_first_not_of(' ', name.size()) == bar) return line;
+  }
+  return "";
+}
 
 // (arguments, text the one error line must contain)
 using BadInput = std::tuple<std::vector<std::string>, std::string>;
@@ -213,5 +230,63 @@ TEST(StarvationCli, CorrectRunSaysEveryWorkerGotIn) {
   EXPECT_TRUE(run.report.at("summary").get<std::string>().starts_with("every worker got in: 1,200 ops in "))
       << run.report.at("summary");
 }
+
+// --timeline under the forced schedule, both forms: rows by role; the readers take turns inside
+// (holding the lock), and the writer waits for it through their relay.
+class StarvationTimeline : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(StarvationTimeline, TheChartShowsWhoIsInsideAndWhoWaits) {
+  const std::string form = GetParam();
+  const std::string trace = ::testing::TempDir() + "hazardlab-starvation-trace-" + form + ".json";
+  std::filesystem::remove(trace);
+  const auto done =
+      hazardlab::testing::run({hazardlab::testing::bin_path("starvation"), "--form", form, "--variant", "broken",
+                               "--schedule", "forced", "--ops", "200", "--timeline", "--trace", trace});
+  EXPECT_EQ(done.exit_status, hazardlab::kExitHazard) << done.err;
+  for (const char* reader : {"reader 0", "reader 1", "reader 2"}) {
+    const std::string bar = chart_row(done.out, reader);
+    EXPECT_NE(bar.find("▓"), std::string::npos) << reader << "\n" << done.out; // inside
+  }
+  EXPECT_NE(chart_row(done.out, "writer 0").find("░"), std::string::npos) << done.out; // waiting
+  // The trace: the readers' entries while the writer waits. The forced schedule has the writer ask
+  // early (once two readers have been inside together), and the readers relay past it until they
+  // run out of reads: nearly every one of their 600 reads is made while it waits.
+  std::ifstream in(trace);
+  const auto json = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+  std::filesystem::remove(trace);
+  ASSERT_TRUE(json.is_object()) << "the trace is not JSON";
+  std::map<int, std::string> names;
+  for (const auto& event : json.at("traceEvents"))
+    if (event.at("ph") == "M" && event.at("name") == "thread_name")
+      names[event.at("tid").get<int>()] = event.at("args").at("name");
+  EXPECT_EQ(names, (std::map<int, std::string>{{0, "reader 0"}, {1, "reader 1"}, {2, "reader 2"}, {3, "writer 0"}}));
+  double wait_from = 0;
+  double wait_to = -1;
+  for (const auto& event : json.at("traceEvents"))
+    if (event.at("ph") == "X" && event.at("tid") == 3 && event.at("name") == "waiting the lock" &&
+        event.at("dur").get<double>() > wait_to - wait_from) {
+      wait_from = event.at("ts");
+      wait_to = wait_from + event.at("dur").get<double>();
+    }
+  int reads_while_waiting = 0;
+  for (const auto& event : json.at("traceEvents"))
+    if (event.at("ph") == "X" && event.at("tid") < 3 && event.at("name") == "holding the lock, reading" &&
+        event.at("ts").get<double>() >= wait_from && event.at("ts").get<double>() < wait_to)
+      ++reads_while_waiting;
+  EXPECT_GE(reads_while_waiting, 590) << "the writer waited from " << wait_from << " to " << wait_to << " µs";
+}
+
+TEST(StarvationTimeline, TheGreedyWorkerIsInsideWhileItsRivalsWait) {
+  const auto done =
+      hazardlab::testing::run({hazardlab::testing::bin_path("starvation"), "--form", "process", "--variant", "broken",
+                               "--scenario", "greedy", "--schedule", "forced", "--ops", "200", "--timeline"});
+  EXPECT_EQ(done.exit_status, hazardlab::kExitHazard) << done.err;
+  EXPECT_NE(chart_row(done.out, "greedy worker 0").find("▓"), std::string::npos) << done.out; // inside
+  EXPECT_NE(chart_row(done.out, "rival 1").find("░"), std::string::npos) << done.out;         // waiting
+  EXPECT_NE(chart_row(done.out, "rival 2").find("░"), std::string::npos) << done.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Starvation, StarvationTimeline, ::testing::Values("thread", "process"),
+                         [](const auto& info) { return info.param == "thread" ? "ThreadForm" : "ProcessForm"; });
 
 } // namespace

@@ -183,7 +183,8 @@ struct LabSpec {
   std::function<ExploreSizes()> explore_sizes;
   // A line the explore report adds: what exploring can and cannot decide for this lab.
   std::string explore_note;
-  // The workers' names in an explored schedule's table, by role ("producer 0"); empty: "worker N".
+  // The workers' names by role ("producer 0"), in an explored schedule's table (empty: "worker N")
+  // and on the timeline's rows (empty: "thread N", "process N").
   std::function<std::vector<std::string>(int workers)> worker_names;
 };
 
@@ -192,8 +193,9 @@ int lab_main(const LabSpec& lab, int argc, char** argv);
 // --timeline and --trace FILE, for lab_main and for a program with a command line of its own
 // (threads-vs-processes): add the options, call begin_timeline() before the runs (it asks
 // run_workers() to record), and end_timeline() after them. end_timeline() prints the chart of the
-// first recorded run to `chart_out` and writes the trace; it returns false, with a one-line error
-// on stderr, when the trace cannot be written.
+// first recorded run to `chart_out` and writes the trace, its rows named `worker_names` (by role:
+// "producer 0"; empty: "thread 0", "process 0"); it returns false, with a one-line error on
+// stderr, when the trace cannot be written.
 struct TimelineOptions {
   bool chart = false;
   std::string trace_path;
@@ -201,6 +203,7 @@ struct TimelineOptions {
 };
 void add_timeline_options(CLI::App& app, TimelineOptions& options);
 void begin_timeline(const TimelineOptions& options);
-bool end_timeline(const TimelineOptions& options, const std::string& lab_name, std::FILE* chart_out);
+bool end_timeline(const TimelineOptions& options, const std::string& lab_name, std::FILE* chart_out,
+                  std::vector<std::string> worker_names = {});
 
 } // namespace hazardlab

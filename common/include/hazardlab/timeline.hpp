@@ -1,6 +1,7 @@
 #pragma once
 // The timeline: what each worker was doing, and when. Running, waiting for a lock or a
-// semaphore, holding a lock, or sleeping (a blocking wait standing in for I/O).
+// semaphore, holding a lock, sleeping (a blocking wait standing in for I/O), or inside a lab's
+// hazard window (between a read and its write).
 //
 // Recording is off unless the command line asks for it (--timeline, --trace FILE). Then
 // run_workers() gives each worker a track in a shared mapping, so it works across processes too,
@@ -11,8 +12,16 @@
 // Each worker writes only its own track, and the parent reads the tracks only once every worker
 // has stopped (joined, or reaped), so the record needs no synchronization of its own, and adds
 // none that could hide a race from the tools.
+//
+// A track has room for a fixed number of marks (kMarksPerTrack). When it is full, neighbouring
+// marks are merged in pairs: a merged mark keeps how long its worker spent in each activity
+// (and the name of the longest), so the track still covers the whole run, in order, with every
+// activity's total time, only more coarsely. Nothing is allocated while a worker records. What
+// a track cannot say (a worker killed in the middle of merging) is "not recorded", never
+// "running".
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,7 +30,12 @@
 
 namespace hazardlab {
 
-enum class Activity : std::uint8_t { running, waiting, holding, sleeping };
+// `window`: between a hazard point and the worker's next progress, in a lab that asks for it
+// (RunOptions::timeline_window: the race's read and write). `unrecorded`: a stretch the record
+// lost; only a reader of the tracks makes it.
+enum class Activity : std::uint8_t { running, waiting, holding, sleeping, window, unrecorded };
+inline constexpr std::size_t kActivities = 6;
+inline constexpr std::size_t kRecordedActivities = 5; // all but unrecorded
 std::string_view activity_name(Activity activity) noexcept;
 
 // One stretch of one worker's time, from the start of the run (the start barrier's release).
@@ -30,14 +44,24 @@ struct Interval {
   double end_ms = 0;
   Activity activity = Activity::running;
   std::string what; // the lock or semaphore waited for or held ("account 3"), or the lab's label
+  // A merged stretch: the time (ms) spent in each activity within it, by Activity; `activity` and
+  // `what` are then those of the longest. All zero: the whole stretch is `activity`.
+  std::array<double, kRecordedActivities> mix_ms{};
+  bool mixed() const noexcept;
 };
 
 struct Timeline {
-  std::string form;                          // "thread" or "process": the rows are "thread 0", "process 0", …
+  std::string form;                          // "thread" or "process"
+  std::vector<std::string> names;            // the rows, by role ("producer 0"); empty: "thread 0", "process 0", …
   std::vector<std::vector<Interval>> tracks; // one per worker, in order, never overlapping
+  std::string window;                        // what the lab calls its window (RunOptions::timeline_window)
   double span_ms = 0;                        // the run's length
-  std::uint64_t dropped = 0;                 // marks left out once a track was full
+  std::uint32_t most_merged = 1;             // the most marks merged into one, over all tracks (1: none)
+  bool unrecorded = false;                   // some track has a stretch it could not say (Activity::unrecorded)
 };
+
+// The marks a track has room for.
+inline constexpr std::uint32_t kMarksPerTrack = 8'192;
 
 namespace timeline {
 
@@ -68,6 +92,12 @@ private:
 // Whether the calling thread is a worker being recorded (to skip building a mark's text).
 bool recording() noexcept;
 
+// Worker::hazard_point() and Worker::progressed(): in a run whose RunOptions::timeline_window
+// names the window, a hazard point opens it (Activity::window) and the worker's next progress
+// closes it. Nothing otherwise.
+void at_hazard_point() noexcept;
+void at_progress() noexcept;
+
 // The traced locks' marks: waiting for `what`; got the lock `what` (holding it); let go of the
 // last lock taken; a semaphore's wait is over (back to holding, if a lock is still held, or to
 // running).
@@ -81,19 +111,23 @@ void resumed() noexcept;
 std::optional<Timeline> take_recorded();
 
 // One row per worker, `width` columns across the run: each column shows what the worker did for
-// most of its time in that slice. █ running, ▓ holding a lock, ░ waiting, · sleeping, blank: not started or
-// done. A legend and the time scale follow.
+// most of its time in that slice (a merged stretch counts each activity for its own share). █
+// running, ▓ holding a lock, ░ waiting, · sleeping, ▚ the lab's window, ? not recorded, blank:
+// not started or done. The time scale and a legend follow.
 std::string ascii_chart(const Timeline& timeline, int width = 64);
 
-// Chrome's trace-event format (Perfetto, chrome://tracing): one track per worker, one complete
-// ("X") event per interval, times in microseconds.
+// Chrome's trace-event format (Perfetto, chrome://tracing): one track per worker, named as the
+// chart's rows, one complete ("X") event per interval, times in microseconds; a merged stretch has
+// its activities' times in args.mix_us.
 nlohmann::ordered_json chrome_trace(const Timeline& timeline, const std::string& lab_name);
 
 // --- for run_workers() only --------------------------------------------------------------------
 struct Track; // one worker's record, in the shared mapping
 class Recording {
 public:
-  Recording(int workers, bool on); // maps the tracks (before any fork) when on
+  // Maps the tracks (before any fork) when on. `window`: what the lab's hazard windows are called
+  // (RunOptions::timeline_window); empty: hazard points mark nothing.
+  Recording(int workers, bool on, std::string_view window = {});
   ~Recording();
   Recording(const Recording&) = delete;
   Recording& operator=(const Recording&) = delete;
@@ -106,6 +140,26 @@ private:
   Track* tracks_ = nullptr;
   int workers_ = 0;
   std::size_t bytes_ = 0;
+};
+
+// --- for tests: one track outside any run, its clock given --------------------------------------
+class TrackRecord {
+public:
+  TrackRecord();
+  ~TrackRecord();
+  TrackRecord(const TrackRecord&) = delete;
+  TrackRecord& operator=(const TrackRecord&) = delete;
+  void mark(std::int64_t at_ns, Activity activity, std::string_view what = {}) noexcept;
+  // As if the worker were killed while merging, after `pairs` pairs: call on a full track.
+  void interrupt_merging(std::uint32_t pairs) noexcept;
+  // The intervals the parent would read, from time 0 to `ended_ns`, in ms.
+  std::vector<Interval> intervals(std::int64_t ended_ns) const;
+  std::uint32_t stored() const noexcept;      // marks held
+  std::uint32_t most_merged() const noexcept; // the most marks merged into one
+  static std::size_t bytes() noexcept;        // what a track takes, whatever is recorded
+
+private:
+  Track* track_;
 };
 
 } // namespace timeline

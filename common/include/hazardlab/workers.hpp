@@ -32,6 +32,11 @@
 
 namespace hazardlab {
 
+namespace timeline { // timeline.hpp
+void at_hazard_point() noexcept;
+void at_progress() noexcept;
+} // namespace timeline
+
 // One worker's counters, on a cache line of its own so that reporting progress does not make
 // the workers share (and fight over) a line.
 struct alignas(64) WorkerSlot {
@@ -64,10 +69,12 @@ public:
   // `label` names the step in an explored schedule's table: hazard_point("read counter", seen)
   // shows as "read counter = 41". It must be a string literal.
   void hazard_point(const char* label = nullptr) {
+    timeline::at_hazard_point();
     if (control::active()) control::point(Point::hazard, nullptr, 0, true, {label});
   }
   template <class Value>
   void hazard_point(const char* label, const Value& value) {
+    timeline::at_hazard_point();
     if (control::active())
       control::point(Point::hazard, nullptr, 0, true, {label, static_cast<std::int64_t>(value), true});
   }
@@ -85,6 +92,7 @@ public:
   // instruction, no fence, nothing that would order the lab's own (racy) accesses.
   void progressed(std::uint64_t units = 1) noexcept {
     bump(slot_->progress, units);
+    timeline::at_progress();
     if (control::active()) control::note_progress();
   }
   void attempted(std::uint64_t tries = 1) noexcept {
@@ -164,6 +172,10 @@ struct RunOptions {
   // when nothing is. What stays the same, with no worker moving, for kCycleLook ends the run as
   // frozen before its deadline.
   std::function<std::string(const std::vector<bool>& finished)> frozen;
+  // A recorded run (--timeline, --trace): what to call the stretch from each hazard point to the
+  // worker's next progress (Worker::progressed()), drawn as a window of its own: the race's
+  // "between read and write". Empty: hazard points mark nothing.
+  std::string timeline_window;
   bool controlled() const noexcept { return schedule != Schedule::natural; }
 };
 
