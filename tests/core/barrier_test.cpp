@@ -15,7 +15,7 @@
 #include <chrono>
 #include <thread>
 
-namespace {
+namespace barrier_test { // named, not anonymous: core_tests is built in unity translation units
 
 using hazardlab::Worker;
 using hazardlab::WorkersReport;
@@ -106,4 +106,4 @@ TYPED_TEST(BarrierTest, LastArrivalReleasesTheOthers) {
   EXPECT_EQ(state->passed.load(), 3 * kWorkers);
 }
 
-} // namespace
+} // namespace barrier_test

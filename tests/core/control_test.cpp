@@ -28,7 +28,7 @@
 #include <thread>
 #include <vector>
 
-namespace {
+namespace control_test { // named, not anonymous: core_tests is built in unity translation units
 
 using hazardlab::ChoiceRun;
 using hazardlab::Decision;
@@ -549,4 +549,4 @@ TYPED_TEST(ControlTest, ANaturalDeadlockEndsAsFrozenLongBeforeItsDeadline) {
   EXPECT_TRUE(contains(report.what, "worker 0 holds lock 0, waits for lock 1 (held by worker 1)"));
 }
 
-} // namespace
+} // namespace control_test

@@ -23,7 +23,7 @@
 #include <string>
 #include <type_traits>
 
-namespace {
+namespace logging_test { // named, not anonymous: core_tests is built in unity translation units
 
 using hazardlab::Worker;
 using hazardlab::WorkersReport;
@@ -189,4 +189,4 @@ TEST_F(LoggingInParent, InitLoggingPutsTheFormIntoTheTag) {
   EXPECT_EQ(captured.find("below the level"), std::string::npos) << captured;
 }
 
-} // namespace
+} // namespace logging_test

@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-namespace {
+namespace outcome_test { // named, not anonymous: core_tests is built in unity translation units
 
 using hazardlab::RunResult;
 using hazardlab::TrialStats;
@@ -254,4 +254,4 @@ TEST(Outcome, DistributionOfAnOddNumberOfTrialsHasTheMiddleAsP50) {
   EXPECT_DOUBLE_EQ(observed.at("max").get<double>(), 9.0);
 }
 
-} // namespace
+} // namespace outcome_test

@@ -14,7 +14,7 @@
 #include <chrono>
 #include <thread>
 
-namespace {
+namespace semaphore_test { // named, not anonymous: core_tests is built in unity translation units
 
 using hazardlab::Worker;
 using hazardlab::WorkersReport;
@@ -169,4 +169,4 @@ TYPED_TEST(SemaphoreTest, EachReleaseWakesOneWaiter) {
   EXPECT_EQ(state->sem.value(), 0);
 }
 
-} // namespace
+} // namespace semaphore_test

@@ -22,7 +22,7 @@
 #include <string>
 #include <type_traits>
 
-namespace {
+namespace shared_test { // named, not anonymous: core_tests is built in unity translation units
 
 using hazardlab::Worker;
 using hazardlab::WorkersReport;
@@ -231,4 +231,4 @@ TYPED_TEST(SharedState, AMovedArrayKeepsItsItemsAndStaysShared) {
   EXPECT_EQ(bumped, kItems);
 }
 
-} // namespace
+} // namespace shared_test

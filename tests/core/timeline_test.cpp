@@ -17,7 +17,7 @@
 #include <string>
 #include <thread>
 
-namespace {
+namespace timeline_test { // named, not anonymous: core_tests is built in unity translation units
 
 using namespace std::chrono_literals;
 using hazardlab::Activity;
@@ -455,4 +455,4 @@ TEST(TimelineChart, RowsByRoleWindowsMergedStretchesAndWhatWasNotRecorded) {
   EXPECT_EQ(trace.at("otherData").at("not_recorded"), true);
 }
 
-} // namespace
+} // namespace timeline_test

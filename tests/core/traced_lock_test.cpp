@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-namespace {
+namespace traced_lock_test { // named, not anonymous: core_tests is built in unity translation units
 
 using hazardlab::kAwaitsSemaphore;
 using hazardlab::Schedule;
@@ -418,4 +418,4 @@ TYPED_TEST(TracedLockTest, AProducerAsleepOnASlotWhileHoldingTheRingIsADeadlock)
   }
 }
 
-} // namespace
+} // namespace traced_lock_test

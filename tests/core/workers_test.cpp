@@ -33,7 +33,7 @@
 #include <thread>
 #include <vector>
 
-namespace {
+namespace workers_test { // named, not anonymous: core_tests is built in unity translation units
 
 using hazardlab::ProcessForm;
 using hazardlab::ThreadForm;
@@ -421,4 +421,4 @@ TEST(WorkersThreadFormDeathTest, StuckRunTimesOutAndAbandonsTheThreads) {
   GTEST_FLAG_SET(death_test_style, previous_style);
 }
 
-} // namespace
+} // namespace workers_test

@@ -15,9 +15,9 @@
 
 namespace {
 
-using nlohmann::json;
 using hazardlab::testing::bin_path;
 using hazardlab::testing::run;
+using nlohmann::json;
 
 std::vector<std::string> labs() {
   std::vector<std::string> names;
@@ -86,8 +86,8 @@ TEST_F(Tour, EveryBrokenRowAndUntouchedExerciseShowsItsHazardForcedAndEveryFixIs
 }
 
 TEST_F(Tour, TheTableExplainsForcedAndNaturalAndItsColumnsLineUp) {
-  const auto done =
-      run({bin_path("hazardlab-tour"), "--labs", "deadlock,prodcons", "--natural-trials", "1"}, std::chrono::minutes(2));
+  const auto done = run({bin_path("hazardlab-tour"), "--labs", "deadlock,prodcons", "--natural-trials", "1"},
+                        std::chrono::minutes(2));
   ASSERT_EQ(done.exit_status, 0) << done.err;
   EXPECT_NE(done.out.find("  forced   a scheduler in the kit decides who runs"), std::string::npos) << done.out;
   EXPECT_NE(done.out.find("  natural  the OS decides: how many of 1 natural trials"), std::string::npos) << done.out;
@@ -109,9 +109,11 @@ TEST_F(Tour, TheTableExplainsForcedAndNaturalAndItsColumnsLineUp) {
 }
 
 TEST(TourBadInput, OptionsOfTheOtherModeAreRefusedInOneLine) {
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"--schedule", "natural"}, {"--runs", "2", "--natural-trials", "3"}, {"--runs", "2", "--json"},
-           {"--labs", "nope"}, {"--natural-trials", "-1"}}) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--schedule", "natural"},
+                                                                {"--runs", "2", "--natural-trials", "3"},
+                                                                {"--runs", "2", "--json"},
+                                                                {"--labs", "nope"},
+                                                                {"--natural-trials", "-1"}}) {
     std::vector<std::string> argv{bin_path("hazardlab-tour")};
     argv.insert(argv.end(), args.begin(), args.end());
     const auto done = run(argv);
