@@ -158,4 +158,12 @@ hazardlab::RunResult run(const Params& params, const hazardlab::RunContext& cont
   return bank ? judge_bank(*state, params.accounts, report) : judge_philosophers(*state, report);
 }
 
+// The runner variant_of() instantiates for each variant and form (variants.hpp and
+// exercise_variant.cpp): run<Form, Variant> with the lab's parameters.
+inline auto runs_with(const Params& params) {
+  return [&params]<class Form, class Variant>(const hazardlab::RunContext& context) {
+    return run<Form, Variant>(params, context);
+  };
+}
+
 } // namespace deadlock

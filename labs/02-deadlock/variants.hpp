@@ -2,7 +2,6 @@
 // The variants of lab 02 and the forms each applies to. The reference fixes come from
 // solutions/02-deadlock/ when that folder is part of the build.
 #include "broken.hpp"
-#include "exercise.hpp"
 #include "run.hpp"
 #ifdef HAZARDLAB_WITH_SOLUTIONS
 #include "fixed.hpp"
@@ -13,12 +12,14 @@
 
 namespace deadlock {
 
+// The exercise's variant is built in a translation unit of its own (exercise_variant.cpp), so that
+// an edit to the exercise compiles that file again and nothing else.
+hazardlab::VariantSpec exercise_variant(const Params& params);
+
 inline std::vector<hazardlab::VariantSpec> variants(const Params& params) {
   using hazardlab::Forms;
   using hazardlab::variant_of;
-  const auto runs = [&params]<class Form, class Variant>(const hazardlab::RunContext& context) {
-    return run<Form, Variant>(params, context);
-  };
+  const auto runs = runs_with(params);
   return {
       variant_of<Broken>("broken", "each worker locks in its own order: a cycle of waiters freezes the run",
                          Forms::both, runs),
@@ -30,7 +31,7 @@ inline std::vector<hazardlab::VariantSpec> variants(const Params& params) {
       variant_of<FixedWaiter>("fixed-waiter", "a butler admits at most N-1 philosophers to the table", Forms::both,
                               runs, {"--scenario", "philosophers"}),
 #endif
-      variant_of<Exercise>("exercise", "your fix (labs/02-deadlock/exercise.hpp)", Forms::both, runs),
+      exercise_variant(params),
   };
 }
 

@@ -2,7 +2,6 @@
 // The variants of lab 04 and the forms and scenarios each applies to. The reference fixes come
 // from solutions/04-starvation/ when that folder is part of the build.
 #include "broken.hpp"
-#include "exercise.hpp"
 #include "run.hpp"
 #ifdef HAZARDLAB_WITH_SOLUTIONS
 #include "fixed.hpp"
@@ -15,12 +14,14 @@
 
 namespace starvation {
 
+// The exercise's variant is built in a translation unit of its own (exercise_variant.cpp), so that
+// an edit to the exercise compiles that file again and nothing else.
+hazardlab::VariantSpec exercise_variant(const Params& params);
+
 inline std::vector<hazardlab::VariantSpec> variants(const Params& params) {
   using hazardlab::Forms;
   using hazardlab::variant_of;
-  const auto runs = [&params]<class Form, class Variant>(const hazardlab::RunContext& context) {
-    return run<Form, Variant>(params, context);
-  };
+  const auto runs = runs_with(params);
   return {
       variant_of<Broken>("broken", "readers keep the room, the writer waits; greedy: a mutex hands nothing over",
                          Forms::both, runs),
@@ -32,7 +33,7 @@ inline std::vector<hazardlab::VariantSpec> variants(const Params& params) {
       variant_of<FixedTicket>("fixed-ticket", "a FIFO ticket lock: served in the order they asked", Forms::both, runs,
                               {"--scenario", "greedy"}),
 #endif
-      variant_of<Exercise>("exercise", "your fix (labs/04-starvation/exercise.hpp)", Forms::both, runs),
+      exercise_variant(params),
   };
 }
 

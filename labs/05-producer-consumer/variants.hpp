@@ -2,7 +2,6 @@
 // The variants of lab 05 and the forms each applies to. The reference fixes come from
 // solutions/05-producer-consumer/ when that folder is part of the build.
 #include "broken.hpp"
-#include "exercise.hpp"
 #include "prodcons.hpp"
 #include "run.hpp"
 #ifdef HAZARDLAB_WITH_SOLUTIONS
@@ -14,12 +13,14 @@
 
 namespace prodcons {
 
+// The exercise's variant is built in a translation unit of its own (exercise_variant.cpp), so that
+// an edit to the exercise compiles that file again and nothing else.
+hazardlab::VariantSpec exercise_variant(const Params& params);
+
 inline std::vector<hazardlab::VariantSpec> variants(const Params& params) {
   using hazardlab::Forms;
   using hazardlab::variant_of;
-  const auto runs = [&params]<class Form, class Variant>(const hazardlab::RunContext& context) {
-    return run<Form, Variant>(params, context);
-  };
+  const auto runs = runs_with(params);
   return {
       variant_of<BrokenNoMutex>("broken-no-mutex", "semaphores but no mutex: two workers claim one slot", Forms::both,
                                 runs),
@@ -34,7 +35,7 @@ inline std::vector<hazardlab::VariantSpec> variants(const Params& params) {
       variant_of<FixedCondvar>("fixed-condvar", "a mutex, two condition variables and a closed flag", Forms::both,
                                runs),
 #endif
-      variant_of<Exercise>("exercise", "your fix (labs/05-producer-consumer/exercise.hpp)", Forms::both, runs),
+      exercise_variant(params),
   };
 }
 

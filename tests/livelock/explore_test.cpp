@@ -9,6 +9,7 @@
 //    20 times out of 20.
 // Every number here is a count of schedules, steps or attempts, never a time: it holds on one core
 // or many, idle or loaded.
+#include "exercise.hpp"
 #include "exploring.hpp"
 #include "form_names.hpp"
 #include "leftovers.hpp"
