@@ -52,9 +52,9 @@ deps:
 define build
 	@mkdir -p build
 	@echo "make: building $(3) ($(1) build)"
-	@cmake --preset $(1) >build/configure-$(1).log 2>&1 || { cat build/configure-$(1).log >&2; exit 1; }
+	@bash scripts/configure.sh $(1) >build/configure-$(1).log 2>&1 || { cat build/configure-$(1).log >&2; exit 1; }
 	@cmake --build --preset $(1) --target $(2) -j $(JOBS) >build/build-$(1).log 2>&1 || { \
-	  grep -v -E '^\[ *[0-9]+%\]|^g?make(\[[0-9]+\])?: |^ *$$' build/build-$(1).log >&2; \
+	  grep -v -E '^\[ *[0-9]+(%|/[0-9]+)\]|^ *$$' build/build-$(1).log >&2; \
 	  echo "make: the build failed (the whole log: build/build-$(1).log)" >&2; exit 1; }
 endef
 

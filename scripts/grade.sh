@@ -37,7 +37,7 @@ done
 cd "$root"
 grader=${GRADER:-$root/build/default/bin/hazardlab-grade}
 if [ -z "${GRADER:-}" ]; then
-  cmake --preset default >/dev/null
+  bash scripts/configure.sh default >/dev/null
   cmake --build --preset default --target hazardlab-grade -j "$jobs" >/dev/null
 fi
 only=()
@@ -86,11 +86,11 @@ for preset in $builds; do
   if [ "$tree" != "$root" ]; then
     # The submission's tree has this tree's core, untouched (only exercises are taken): this
     # tree's build of it is linked there, rather than compiled once more per submission.
-    [ -f "$root/build/$preset/CMakeCache.txt" ] || cmake --preset "$preset" >/dev/null
+    [ -f "$root/build/$preset/CMakeCache.txt" ] || bash "$root/scripts/configure.sh" "$preset" >/dev/null
     cmake --build --preset "$preset" --target hazardlab_core -j "$jobs" >/dev/null
     core_option=(-DHAZARDLAB_CORE_LIBRARY="$root/build/$preset/common/libhazardlab_core.a")
   fi
-  (cd "$tree" && cmake --preset "$preset" "${core_option[@]}" >/dev/null)
+  (cd "$tree" && bash "$root/scripts/configure.sh" "$preset" "${core_option[@]}" >/dev/null)
   [ ${#core_option[@]} -gt 0 ] || (cd "$tree" && cmake --build --preset "$preset" --target hazardlab_core -j "$jobs" >/dev/null)
   for lab in "${labs[@]}"; do
     log=$out/build-$lab.log

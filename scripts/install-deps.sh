@@ -7,6 +7,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake g++          # the toolchain (C++20, CMake >= 3.25)
+  ninja-build                        # the presets' generator
   libgtest-dev libgmock-dev          # GoogleTest
   libboost-dev                       # Boost.Interprocess (header-only)
   libspdlog-dev libfmt-dev           # logging and formatting
