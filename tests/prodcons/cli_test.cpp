@@ -19,17 +19,6 @@
 
 namespace {
 
-// The chart's row named `name` ("reader 0", padded to the longest name), or "" when there is none.
-std::string chart_row(const std::string& out, const std::string& name) {
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.starts_with(name + " ")) continue;
-    const auto bar = line.find('|');
-    if (bar != std::string::npos && line.find_first_not_of(' ', name.size()) == bar) return line;
-  }
-  return "";
-}
-
 // The trace's track names and its complete events' names, by track.
 std::map<std::string, std::vector<std::string>> trace_events(const std::string& path) {
   std::ifstream in(path);
@@ -157,7 +146,7 @@ TEST_P(ProdconsTimeline, RowsAreNamedProducerAndConsumer) {
                                "--schedule", "forced", "--items", "200", "--timeline", "--trace", trace});
   EXPECT_EQ(done.exit_status, hazardlab::kExitHazard) << done.err;
   for (const char* row : {"producer 0", "producer 1", "consumer 0", "consumer 1"})
-    EXPECT_FALSE(chart_row(done.out, row).empty()) << row << "\n" << done.out;
+    EXPECT_FALSE(hazardlab::testing::chart_row(done.out, row).empty()) << row << "\n" << done.out;
   EXPECT_EQ(done.out.find("\n" + form + " 0 |"), std::string::npos) << done.out;
   const auto events = trace_events(trace);
   std::filesystem::remove(trace);

@@ -21,17 +21,6 @@
 
 namespace {
 
-// The chart's row named `name` ("reader 0", padded to the longest name), or "" when there is none.
-std::string chart_row(const std::string& out, const std::string& name) {
-  std::istringstream lines(out);
-  for (std::string line; std::getline(lines, line);) {
-    if (!line.starts_with(name + " ")) continue;
-    const auto bar = line.find('|');
-    if (bar != std::string::npos && line.find_first_not_of(' ', name.size()) == bar) return line;
-  }
-  return "";
-}
-
 using hazardlab::testing::bin_path;
 using hazardlab::testing::run;
 
@@ -180,7 +169,7 @@ TEST_P(RaceCliForm, TheTimelineShowsEachWorkersWindowBetweenReadAndWrite) {
   // Three of the four read, then wait in their window through at least one other's whole run.
   int rows_with_window = 0;
   for (int w = 0; w < 4; ++w) {
-    const std::string row = chart_row(done.out, form + " " + std::to_string(w));
+    const std::string row = hazardlab::testing::chart_row(done.out, form + " " + std::to_string(w));
     EXPECT_FALSE(row.empty()) << done.out;
     if (row.find("▚▚") != std::string::npos) ++rows_with_window;
   }

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,18 @@ inline void expect_usage_error(const std::string& lab, const std::vector<std::st
   EXPECT_NE(done.err.find(expected), std::string::npos) << done.err;
   EXPECT_TRUE(done.out.empty()) << done.out;
   EXPECT_EQ(shm_objects(), shm_before);
+}
+
+// The --timeline chart's row named `name` ("reader 0", padded to the longest name), or "" when
+// there is none.
+inline std::string chart_row(const std::string& out, const std::string& name) {
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with(name + " ")) continue;
+    const auto bar = line.find('|');
+    if (bar != std::string::npos && line.find_first_not_of(' ', name.size()) == bar) return line;
+  }
+  return "";
 }
 
 } // namespace hazardlab::testing
