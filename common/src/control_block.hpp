@@ -48,8 +48,12 @@ inline constexpr std::uint64_t kLivelockAttempts = 100;
 // nothing else happening and no progress, spins without spin_pause(): under control nobody else
 // would ever run.
 inline constexpr std::uint64_t kSpinWithoutPause = 10 * kLivelockAttempts;
-// --schedule explore: a run that makes no progress in this many steps is cut short (livelock, "no
-// progress in N steps"), and so is any run longer than the record below holds.
+// A controlled run that makes no progress (Worker::progressed) in this many steps is cut short as
+// a livelock, "no progress in N steps": a wait loop that polls under a lock without spin_pause()
+// would otherwise go round for ever, since the default rule keeps the worker that can go on.
+// Counted in steps, not time: the verdict is the same on any machine under any load. An explored
+// run is cut shorter: its runs are short, and there are many.
+inline constexpr std::uint64_t kStepsWithoutProgress = 100'000;
 inline constexpr std::uint64_t kExploreStepsWithoutProgress = 2'000;
 inline constexpr int kMaxExploredNodes = 4'096;
 inline constexpr int kMaxExploredSteps = 8'192;

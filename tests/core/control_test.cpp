@@ -377,6 +377,59 @@ TEST(ControlThreadForm, AWorkerBlockedOutsideTheKitMakesTheGuardGiveControlUp) {
   EXPECT_TRUE(contains(record.given_up, "Form::Mutex"));
 }
 
+// ---- the deadline is no verdict under control ---------------------------------------------------
+
+TYPED_TEST(ControlTest, TheDeadlineDoesNotCutARunTheSchedulerStillControls) {
+  // Worker 0 holds the turn for 150 ms between two scheduling points (asleep outside the kit, as
+  // long as a ThreadSanitizer report can take, and within the guard's bound), three times its
+  // 50 ms deadline. A controlled run is judged by its steps, never by the clock: it finishes, and
+  // control was never given up.
+  const auto report = hazardlab::run_workers<TypeParam>(
+      2, 50ms,
+      [](Worker& worker) {
+        worker.hazard_point();
+        if (worker.id() == 0) std::this_thread::sleep_for(150ms);
+        worker.hazard_point();
+        worker.progressed();
+      },
+      forced(hazardlab::scripts::lockstep(2)));
+  ASSERT_EQ(report.ending, WorkersReport::Ending::finished) << report.what;
+  EXPECT_GE(report.elapsed_ms, 150.0);
+  EXPECT_TRUE(hazardlab::take_control_record().given_up.empty());
+}
+
+template <class Form>
+struct PolledFlag {
+  typename Form::Mutex mutex;
+  bool set = false;
+};
+
+TYPED_TEST(ControlTest, PollingUnderALockWithoutSpinPauseIsALivelockCountedInSteps) {
+  // Worker 0 waits for worker 1's flag by taking and letting go of the lock, without spin_pause():
+  // under control it can always go on, so the default rule never lets worker 1 run. No deadline
+  // ends that (60 s here): the scheduler counts 100,000 steps without progress and calls it.
+  auto polled = hazardlab::place<TypeParam, PolledFlag<TypeParam>>();
+  const auto report = hazardlab::run_workers<TypeParam>(
+      2, kDeadline,
+      [p = polled.get()](Worker& worker) {
+        if (worker.id() == 0) {
+          for (;;) {
+            std::lock_guard hold(p->mutex);
+            if (p->set) break;
+          }
+        } else {
+          std::lock_guard hold(p->mutex);
+          p->set = true;
+        }
+        worker.progressed();
+      },
+      forced());
+  ASSERT_EQ(report.ending, WorkersReport::Ending::livelocked) << report.what;
+  EXPECT_TRUE(contains(report.what, "no progress in 100000 steps")) << report.what;
+  EXPECT_TRUE(contains(report.what, "spin_pause()")) << report.what;
+  EXPECT_LT(report.elapsed_ms, 50'000.0);
+}
+
 // ---- livelock, and the virtual clock ------------------------------------------------------------
 
 TYPED_TEST(ControlTest, AttemptsInLockstepWithoutProgressAreALivelock) {

@@ -42,12 +42,10 @@ void expect_race_in_the_broken_buffer(const hazardlab::testing::LabRun& run) {
         names_the_broken_buffer || (line.find("labs/05-producer-consumer/broken.hpp:") != std::string::npos &&
                                     line.find("prodcons::BrokenNoMutex<hazardlab::ThreadForm>::") != std::string::npos);
   EXPECT_TRUE(names_the_broken_buffer) << err;
-  // TSan's exit code (66) is lost when a natural run froze after its damage: its threads cannot
-  // be taken back, so the thread form ends with _Exit, past TSan's exit hook, and the lab's own
-  // status (3) comes out. (A forced run's threads are stopped and joined: it exits 66.) So the
-  // report is what is checked, not the status.
-  EXPECT_TRUE(run.process.exit_status == 66 || run.process.exit_status == hazardlab::kExitHazard)
-      << run.process.exit_status;
+  // Every run here is controlled: its threads are stopped and joined, so TSan's exit hook runs and
+  // its status (66) comes out. (A natural run that froze after its damage cannot take its threads
+  // back; it ends with _Exit, past that hook, with the lab's own status.)
+  EXPECT_EQ(run.process.exit_status, 66);
 }
 
 TEST(ProdconsTsanThreadForm, NoMutexIsADataRaceOnTheIndicesForced) {
@@ -62,13 +60,16 @@ TEST(ProdconsTsanThreadForm, NoMutexIsADataRaceOnTheIndicesForced) {
 }
 
 TEST(ProdconsTsanThreadForm, NoMutexIsADataRaceEvenOnRunsThatLoseNothing) {
-  // Natural runs under TSan's slowdown mostly come out right, and TSan reports the race anyway:
-  // it needs two unordered accesses, not a lost item. But only when they happen in the run it
-  // watches: once the semaphores' release-acquire chain orders every producer after the others
-  // (a run whose workers took turns from the start), there is nothing to see. That was a third of
-  // single natural runs here; over 20 runs in one process, TSan reported it 100 times in 100.
-  const auto run = prodcons_lab({"--variant", "broken-no-mutex", "--schedule", "natural", "--producers", "2",
-                                 "--consumers", "2", "--items", "500", "--timeout", "1000", "--trials", "20"});
+  // TSan needs two unordered accesses, not a lost item. This schedule runs producer 0 through its
+  // first put (the default rule for the first 3 choices) and hands the turn to producer 1 as
+  // producer 0 is about to signal a filled slot: producer 1 then reads the `in` that producer 0
+  // wrote, after it in time, and nothing orders the two (each producer's acquire of an empty slot
+  // orders nothing after the other's write). Nothing is lost, and TSan reports it. (A natural run
+  // may or may not show it: once the semaphores' release-acquire chain orders every producer
+  // after the others, there is nothing to see.)
+  const auto run = prodcons_lab({"--variant", "broken-no-mutex", "--schedule", "replay:+3,1", "--producers", "2",
+                                 "--consumers", "2", "--items", "500", "--timeout", "1000"});
+  EXPECT_EQ(run.report.value("outcome", ""), "correct") << run.process.out;
   expect_race_in_the_broken_buffer(run);
 }
 
