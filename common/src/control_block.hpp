@@ -211,8 +211,10 @@ private:
   int holder_ = -1;
   std::uint64_t steps_ = 0;
   bool stale_ = false;
-  std::int64_t since_ns_ = 0;
-  std::uint64_t cpu0_ = 0, queued0_ = 0;
+  std::int64_t since_ns_ = 0, last_look_ns_ = 0;
+  std::uint64_t cpu0_ = 0;
+  std::int64_t runnable_ns_ = 0; // looked at running or waiting for a CPU
+  std::int64_t blocked_ns_ = 0;  // looked at asleep
 };
 
 // Futex on a word that may sit in a shared mapping (no FUTEX_PRIVATE_FLAG: it works across

@@ -407,9 +407,10 @@ WorkersReport run_threads(int workers, std::chrono::milliseconds timeout, const 
   if (!all_finished && control != nullptr && control->mode.load() != control::Mode::free) {
     // Under control every unfinished worker is parked in the scheduler or on its way to its next
     // scheduling point: ending the run makes each of them leave (WorkerStopped), and they are
-    // joined, not abandoned, so further trials can follow.
+    // joined, not abandoned, so further trials can follow. Each needs only a CPU to leave: the
+    // bound is a last resort, far beyond what any load makes of that.
     control->change_mode(control::Mode::stopping);
-    const auto until = Clock::now() + std::chrono::seconds(2);
+    const auto until = Clock::now() + std::chrono::seconds(60);
     while (!(all_left =
                  board->count(&Board<ThreadForm>::finished_count) + board->count(&Board<ThreadForm>::stopped_count) ==
                  workers) &&

@@ -18,6 +18,10 @@
 
 #include <gtest/gtest.h>
 
+#include <sched.h>
+#include <time.h>
+
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <chrono>
@@ -428,6 +432,42 @@ TYPED_TEST(ControlTest, PollingUnderALockWithoutSpinPauseIsALivelockCountedInSte
   EXPECT_TRUE(contains(report.what, "no progress in 100000 steps")) << report.what;
   EXPECT_TRUE(contains(report.what, "spin_pause()")) << report.what;
   EXPECT_LT(report.elapsed_ms, 50'000.0);
+}
+
+TEST(ControlThreadForm, AHolderWaitingForACpuIsNeverTakenForBlocked) {
+  // Worker 0 takes the turn and makes itself the machine's last choice (SCHED_IDLE) beside a busy
+  // loop on every core: it then waits in the run queue nearly all the time, for a step of 20 ms of
+  // CPU. The kernel adds a wait in the run queue to schedstat only once the thread gets a CPU, so
+  // a guard that worked "blocked" out of schedstat's times took this holder for one blocked outside
+  // the kit. The guard reads its state: waiting for a CPU. It may give control up for that, after
+  // 800 ms of it, but never calls it blocked.
+  std::atomic<bool> busy{true};
+  std::vector<std::jthread> busy_loops;
+  for (unsigned core = 0; core < std::max(1u, std::thread::hardware_concurrency()); ++core)
+    busy_loops.emplace_back([&busy] {
+      const auto until = std::chrono::steady_clock::now() + 1500ms;
+      while (busy.load(std::memory_order_relaxed) && std::chrono::steady_clock::now() < until) {
+      }
+    });
+  const auto report = hazardlab::run_workers<hazardlab::ThreadForm>(
+      2, kDeadline,
+      [](Worker& worker) {
+        worker.hazard_point();
+        if (worker.id() != 0) return;
+        const sched_param idle{};
+        ASSERT_EQ(::sched_setscheduler(0, SCHED_IDLE, &idle), 0);
+        timespec start{}, now{};
+        ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &start);
+        do
+          ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+        while ((now.tv_sec - start.tv_sec) * 1'000'000'000L + (now.tv_nsec - start.tv_nsec) < 20'000'000L);
+        worker.hazard_point();
+      },
+      forced(hazardlab::scripts::lockstep(1)));
+  busy.store(false);
+  ASSERT_EQ(report.ending, WorkersReport::Ending::finished) << report.what;
+  const auto record = hazardlab::take_control_record();
+  EXPECT_EQ(record.given_up.find("blocked"), std::string::npos) << record.given_up;
 }
 
 // ---- livelock, and the virtual clock ------------------------------------------------------------
