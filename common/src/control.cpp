@@ -20,7 +20,6 @@
 #include <cinttypes>
 #include <climits>
 #include <cstdio>
-#include <fstream>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -588,11 +587,19 @@ struct ThreadNow {
   char state = '?';
 };
 std::optional<ThreadNow> thread_now(pid_t tid) {
+  // Read with the C library, which reports errors rather than throwing: a thread that ends while
+  // it is being read makes read() fail with ESRCH, which std::ifstream turns into an exception.
   const auto read = [tid](const char* file) {
     char path[64];
     std::snprintf(path, sizeof path, "/proc/%d/%s", static_cast<int>(tid), file);
-    std::ifstream in(path);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+    std::string text;
+    if (std::FILE* in = std::fopen(path, "r")) {
+      char buffer[512];
+      const std::size_t got = std::fread(buffer, 1, sizeof buffer, in);
+      text.assign(buffer, got);
+      std::fclose(in);
+    }
+    return text;
   };
   ThreadNow now;
   const std::string schedstat = read("schedstat");
