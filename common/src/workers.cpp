@@ -314,7 +314,7 @@ void finish_report(const control::Block* control, const ControlOutcome& outcome,
 // A controlled run's deadline is no verdict: while the scheduler decides, a run ends by itself
 // (every worker finished), by the scheduler's verdict (frozen, livelock: counted in steps, never in
 // time), or by the guard, which gives control up for a worker that stays away from the scheduling
-// points (its CPU time and its time blocked outside the kit, never its time waiting for a CPU).
+// points (on a CPU, or asleep outside the kit; waiting for a CPU only far beyond any load).
 // Wall time proves nothing here: on a loaded machine every hand-over waits for a CPU, and under
 // ThreadSanitizer the worker that holds the turn may spend a second printing its first report. So
 // the deadline moves on while the run is under control, and meets a run only once it is free.
