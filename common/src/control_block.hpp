@@ -52,7 +52,8 @@ inline constexpr std::uint64_t kSpinWithoutPause = 10 * kLivelockAttempts;
 // a livelock, "no progress in N steps": a wait loop that polls under a lock without spin_pause()
 // would otherwise go round for ever, since the default rule keeps the worker that can go on.
 // Counted in steps, not time: the verdict is the same on any machine under any load. An explored
-// run is cut shorter: its runs are short, and there are many.
+// run is cut shorter: its runs are short, and there are many (and it is cut short, too, when it is
+// longer than the record below holds).
 inline constexpr std::uint64_t kStepsWithoutProgress = 100'000;
 inline constexpr std::uint64_t kExploreStepsWithoutProgress = 2'000;
 inline constexpr int kMaxExploredNodes = 4'096;
