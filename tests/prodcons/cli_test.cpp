@@ -12,12 +12,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
 
 namespace {
+
+using hazardlab::testing::chart_row;
 
 // The trace's track names and its complete events' names, by track.
 std::map<std::string, std::vector<std::string>> trace_events(const std::string& path) {
@@ -146,7 +147,7 @@ TEST_P(ProdconsTimeline, RowsAreNamedProducerAndConsumer) {
                                "--schedule", "forced", "--items", "200", "--timeline", "--trace", trace});
   EXPECT_EQ(done.exit_status, hazardlab::kExitHazard) << done.err;
   for (const char* row : {"producer 0", "producer 1", "consumer 0", "consumer 1"})
-    EXPECT_FALSE(hazardlab::testing::chart_row(done.out, row).empty()) << row << "\n" << done.out;
+    EXPECT_FALSE(chart_row(done.out, row).empty()) << row << "\n" << done.out;
   EXPECT_EQ(done.out.find("\n" + form + " 0 |"), std::string::npos) << done.out;
   const auto events = trace_events(trace);
   std::filesystem::remove(trace);

@@ -13,7 +13,6 @@
 #include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 #include <string>
 #include <tuple>
 #include <utility>
@@ -22,6 +21,7 @@
 namespace {
 
 using hazardlab::testing::bin_path;
+using hazardlab::testing::chart_row;
 using hazardlab::testing::run;
 
 std::vector<std::string> race_args(std::vector<std::string> args) {
@@ -169,7 +169,7 @@ TEST_P(RaceCliForm, TheTimelineShowsEachWorkersWindowBetweenReadAndWrite) {
   // Three of the four read, then wait in their window through at least one other's whole run.
   int rows_with_window = 0;
   for (int w = 0; w < 4; ++w) {
-    const std::string row = hazardlab::testing::chart_row(done.out, form + " " + std::to_string(w));
+    const std::string row = chart_row(done.out, form + " " + std::to_string(w));
     EXPECT_FALSE(row.empty()) << done.out;
     if (row.find("▚▚") != std::string::npos) ++rows_with_window;
   }

@@ -15,12 +15,13 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <tuple>
 #include <vector>
 
 namespace {
+
+using hazardlab::testing::chart_row;
 
 // (arguments, text the one error line must contain)
 using BadInput = std::tuple<std::vector<std::string>, std::string>;
@@ -233,10 +234,10 @@ TEST_P(StarvationTimeline, TheChartShowsWhoIsInsideAndWhoWaits) {
                                "--schedule", "forced", "--ops", "200", "--timeline", "--trace", trace});
   EXPECT_EQ(done.exit_status, hazardlab::kExitHazard) << done.err;
   for (const char* reader : {"reader 0", "reader 1", "reader 2"}) {
-    const std::string bar = hazardlab::testing::chart_row(done.out, reader);
+    const std::string bar = chart_row(done.out, reader);
     EXPECT_NE(bar.find("▓"), std::string::npos) << reader << "\n" << done.out; // inside
   }
-  EXPECT_NE(hazardlab::testing::chart_row(done.out, "writer 0").find("░"), std::string::npos) << done.out; // waiting
+  EXPECT_NE(chart_row(done.out, "writer 0").find("░"), std::string::npos) << done.out; // waiting
   // The trace: the readers' entries while the writer waits. The forced schedule has the writer ask
   // early (once two readers have been inside together), and the readers relay past it until they
   // run out of reads: nearly every one of their 600 reads is made while it waits.
@@ -270,10 +271,9 @@ TEST(StarvationTimeline, TheGreedyWorkerIsInsideWhileItsRivalsWait) {
       hazardlab::testing::run({hazardlab::testing::bin_path("starvation"), "--form", "process", "--variant", "broken",
                                "--scenario", "greedy", "--schedule", "forced", "--ops", "200", "--timeline"});
   EXPECT_EQ(done.exit_status, hazardlab::kExitHazard) << done.err;
-  EXPECT_NE(hazardlab::testing::chart_row(done.out, "greedy worker 0").find("▓"), std::string::npos)
-      << done.out;                                                                                        // inside
-  EXPECT_NE(hazardlab::testing::chart_row(done.out, "rival 1").find("░"), std::string::npos) << done.out; // waiting
-  EXPECT_NE(hazardlab::testing::chart_row(done.out, "rival 2").find("░"), std::string::npos) << done.out;
+  EXPECT_NE(chart_row(done.out, "greedy worker 0").find("▓"), std::string::npos) << done.out; // inside
+  EXPECT_NE(chart_row(done.out, "rival 1").find("░"), std::string::npos) << done.out;         // waiting
+  EXPECT_NE(chart_row(done.out, "rival 2").find("░"), std::string::npos) << done.out;
 }
 
 INSTANTIATE_TEST_SUITE_P(Starvation, StarvationTimeline, ::testing::Values("thread", "process"),
