@@ -15,7 +15,7 @@
 #include <chrono>
 #include <thread>
 
-namespace barrier_test { // named, not anonymous: core_tests is built in unity translation units
+namespace barrier_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::Worker;
 using hazardlab::WorkersReport;

@@ -32,7 +32,7 @@
 #include <thread>
 #include <vector>
 
-namespace control_test { // named, not anonymous: core_tests is built in unity translation units
+namespace control_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::ChoiceRun;
 using hazardlab::Decision;

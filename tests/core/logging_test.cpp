@@ -23,7 +23,7 @@
 #include <string>
 #include <type_traits>
 
-namespace logging_test { // named, not anonymous: core_tests is built in unity translation units
+namespace logging_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::Worker;
 using hazardlab::WorkersReport;

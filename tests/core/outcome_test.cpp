@@ -10,7 +10,7 @@
 #include <string>
 #include <utility>
 
-namespace outcome_test { // named, not anonymous: core_tests is built in unity translation units
+namespace outcome_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::RunResult;
 using hazardlab::TrialStats;

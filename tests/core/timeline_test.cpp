@@ -17,7 +17,7 @@
 #include <string>
 #include <thread>
 
-namespace timeline_test { // named, not anonymous: core_tests is built in unity translation units
+namespace timeline_test { // named, not anonymous: its binary's test files are one translation unit
 
 using namespace std::chrono_literals;
 using hazardlab::Activity;

@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-namespace traced_lock_test { // named, not anonymous: core_tests is built in unity translation units
+namespace traced_lock_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::kAwaitsSemaphore;
 using hazardlab::Schedule;

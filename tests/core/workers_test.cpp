@@ -33,7 +33,7 @@
 #include <thread>
 #include <vector>
 
-namespace workers_test { // named, not anonymous: core_tests is built in unity translation units
+namespace workers_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::ProcessForm;
 using hazardlab::ThreadForm;

@@ -13,7 +13,7 @@
 #include <map>
 #include <tuple>
 
-namespace {
+namespace cli_test { // named, not anonymous: its binary's test files are one translation unit
 
 using BadInput = std::tuple<std::vector<std::string>, std::string>;
 
@@ -87,10 +87,6 @@ TEST(DeadlockCli, CorrectRunSaysTransfersAndTotal) {
   EXPECT_EQ(run.report["metrics"]["total_after"], 10'000);
 }
 
-} // namespace
-
-namespace {
-
 // --timeline and --trace are common to every lab (cli.cpp); the deadlock is where they say most:
 // each worker holds one account and waits, to the end, for the next one's.
 TEST(TimelineCli, AForcedDeadlockShowsEveryProcessWaitingAndTheTraceHasATrackEach) {
@@ -135,4 +131,4 @@ TEST(TimelineCli, TraceIntoAFolderThatDoesNotExist) {
                                          "--trace: no folder /nonexistent-folder");
 }
 
-} // namespace
+} // namespace cli_test

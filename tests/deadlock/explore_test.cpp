@@ -24,7 +24,7 @@
 #include <cstdint>
 #include <string>
 
-namespace {
+namespace explore_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::Exploration;
 using hazardlab::RunContext;
@@ -104,4 +104,4 @@ TYPED_TEST(DeadlockExplore, EveryFixIsCorrectOnEveryInterleaving) {
       runs<TypeParam, deadlock::FixedWaiter>(small(deadlock::Scenario::philosophers)), explore_context<TypeParam>(2)));
 }
 
-} // namespace
+} // namespace explore_test

@@ -13,7 +13,7 @@
 #include <mutex>
 #include <utility>
 
-namespace {
+namespace fixed_test { // named, not anonymous: its binary's test files are one translation unit
 
 using deadlock::Params;
 using deadlock::Scenario;
@@ -139,4 +139,4 @@ TYPED_TEST(DeadlockFixed, OneLockForAllIsCorrectButOnlyOneIsEverInsideForced) {
     expect_most_at_once<TypeParam, SerializeAll>(scenario, 2, true);
 }
 
-} // namespace
+} // namespace fixed_test

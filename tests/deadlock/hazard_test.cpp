@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-namespace {
+namespace hazard_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::run_lab_json;
 
@@ -80,4 +80,4 @@ TEST_P(DeadlockForced, TheStudentReadsTheWaitForGraph) {
 INSTANTIATE_TEST_SUITE_P(Deadlock, DeadlockForced, ::testing::Values("thread", "process"),
                          hazardlab::testing::FormParamName);
 
-} // namespace
+} // namespace hazard_test

@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-namespace {
+namespace tool_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::run_lab_json;
 
@@ -60,4 +60,4 @@ TEST(DeadlockTsanThreadForm, TheButlerIsInvisibleToTheLockOrderDetector) {
   EXPECT_NE(run.process.err.find(kInversion), std::string::npos) << run.process.err;
 }
 
-} // namespace
+} // namespace tool_test

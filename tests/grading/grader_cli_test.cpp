@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <fstream>
 
-namespace {
+namespace grader_cli_test { // named, not anonymous: its binary's test files are one translation unit
 
 namespace fs = std::filesystem;
 using hazardlab::testing::run;
@@ -96,4 +96,4 @@ TEST(HandoutScript, LeavesOutSolutionsAndInstructorFiles) {
     EXPECT_TRUE(fs::exists(dest / needed)) << needed;
 }
 
-} // namespace
+} // namespace grader_cli_test

@@ -18,7 +18,7 @@
 #include <tuple>
 #include <vector>
 
-namespace {
+namespace proof_test { // named, not anonymous: its binary's test files are one translation unit
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -141,10 +141,6 @@ TEST(GradingManifest, NamesLabsThatExist) {
     EXPECT_TRUE(fs::exists(hazardlab::testing::bin_path(lab))) << lab;
 }
 
-} // namespace
-
-namespace {
-
 // A submission through make grade's whole path: only its exercise files laid over a fresh
 // handout, each lab built on its own. Its race exercise does not compile; its deadlock exercise is
 // one lock around everything. (The plain build only, to keep the suite short: the TSan check then
@@ -180,10 +176,6 @@ TEST(GradingSubmission, ALabThatDoesNotCompileCostsOnlyItsOwnPointsAndOneLockCos
   EXPECT_NE(parallel.find("correct, but most_at_once was 1 (at least 2 needed)"), std::string::npos) << parallel;
   EXPECT_EQ(results.at("score"), 60);
 }
-
-} // namespace
-
-namespace {
 
 // Three realistic lab 04 submissions, through make grade's whole path (one tree, built once, each
 // submission's exercise laid over it in turn; the plain build only, so the TSan check fails for
@@ -273,4 +265,4 @@ TEST(GradingSubmission, StarvationFixesTheGraderHadGotWrong) {
   fs::remove_all(out);
 }
 
-} // namespace
+} // namespace proof_test

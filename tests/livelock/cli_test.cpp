@@ -11,7 +11,7 @@
 #include <map>
 #include <tuple>
 
-namespace {
+namespace cli_test { // named, not anonymous: its binary's test files are one translation unit
 
 // (arguments, text the one error line must contain)
 using BadInput = std::tuple<std::vector<std::string>, std::string>;
@@ -116,4 +116,4 @@ TEST(LivelockCli, CorrectRunJsonHasTheMetrics) {
   EXPECT_EQ(hazardlab::testing::shm_objects(), shm_before);
 }
 
-} // namespace
+} // namespace cli_test

@@ -25,7 +25,7 @@
 #include <cstdint>
 #include <string>
 
-namespace {
+namespace explore_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::Exploration;
 using hazardlab::RunContext;
@@ -101,4 +101,4 @@ TYPED_TEST(LivelockExplore, WithoutThePolitePausesNoBoundedScheduleLivelocks) {
   expect_all_correct_and_exhausted(explored(runs<TypeParam, livelock::Broken>(params), explore_context<TypeParam>(2)));
 }
 
-} // namespace
+} // namespace explore_test

@@ -16,7 +16,7 @@
 
 #include <map>
 
-namespace {
+namespace fixed_test { // named, not anonymous: its binary's test files are one translation unit
 
 constexpr int kNaturalTrials = 20;
 constexpr int kForcedTrials = 5;
@@ -158,4 +158,4 @@ TEST_F(LivelockFixedBothForms, BackoffForcedIsTheSameRunInEitherForm) {
   }
 }
 
-} // namespace
+} // namespace fixed_test

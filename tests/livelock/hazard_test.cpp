@@ -23,7 +23,7 @@
 #include <regex>
 #include <type_traits>
 
-namespace {
+namespace hazard_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::run_lab_json;
 using namespace std::chrono_literals;
@@ -238,4 +238,4 @@ TYPED_TEST(LivelockWrongFix, CountingAUnitWhoseTryFailedIsUsesLost) {
   }
 }
 
-} // namespace
+} // namespace hazard_test

@@ -13,7 +13,7 @@
 #include <regex>
 #include <sstream>
 
-namespace {
+namespace helgrind_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::Completed;
 using hazardlab::testing::error_summary;
@@ -82,4 +82,4 @@ TEST(LivelockHelgrindThreadForm, BrokenForcedLivelockIsInvisible) {
   EXPECT_EQ(error_summary(run).errors, 0) << run.err;
 }
 
-} // namespace
+} // namespace helgrind_test

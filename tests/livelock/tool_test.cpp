@@ -8,7 +8,7 @@
 
 #include <gtest/gtest.h>
 
-namespace {
+namespace tool_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::run_lab_json;
 
@@ -77,4 +77,4 @@ TEST(LivelockTsanThreadForm, NoVariantIsReportedInEitherSchedule) {
   }
 }
 
-} // namespace
+} // namespace tool_test

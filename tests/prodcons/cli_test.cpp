@@ -16,7 +16,7 @@
 #include <tuple>
 #include <vector>
 
-namespace {
+namespace cli_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::chart_row;
 
@@ -163,4 +163,4 @@ TEST_P(ProdconsTimeline, RowsAreNamedProducerAndConsumer) {
 INSTANTIATE_TEST_SUITE_P(Prodcons, ProdconsTimeline, ::testing::Values("thread", "process"),
                          [](const auto& info) { return info.param == "thread" ? "ThreadForm" : "ProcessForm"; });
 
-} // namespace
+} // namespace cli_test

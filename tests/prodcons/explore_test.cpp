@@ -23,7 +23,7 @@
 #include <cstdint>
 #include <string>
 
-namespace {
+namespace explore_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::Exploration;
 using hazardlab::RunContext;
@@ -113,4 +113,4 @@ TYPED_TEST(ProdconsExplore, BothFixesMoveEveryItemExactlyOnceOnEveryInterleaving
   expect_all_correct_and_exhausted(explored(runs<TypeParam, prodcons::FixedCondvar>(), explore_context<TypeParam>(3)));
 }
 
-} // namespace
+} // namespace explore_test

@@ -11,7 +11,7 @@
 
 #include <ostream>
 
-namespace {
+namespace fixed_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::RunContext;
 using hazardlab::Schedule;
@@ -90,4 +90,4 @@ TYPED_TEST(ProdconsFixed, CondvarsAndAClosedFlagMoveEveryItemExactlyOnceForced) 
   expect_exactly_once<TypeParam, prodcons::FixedCondvar>(Schedule::forced, 2);
 }
 
-} // namespace
+} // namespace fixed_test

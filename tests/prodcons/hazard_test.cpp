@@ -14,7 +14,7 @@
 #include <algorithm>
 #include <map>
 
-namespace {
+namespace hazard_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::run_lab_json;
 
@@ -192,4 +192,4 @@ TEST_P(ProdconsForced, TheStudentReadsThatTheConsumersWereNeverTold) {
 INSTANTIATE_TEST_SUITE_P(Prodcons, ProdconsForced, ::testing::Values("thread", "process"),
                          hazardlab::testing::FormParamName);
 
-} // namespace
+} // namespace hazard_test

@@ -10,7 +10,7 @@
 
 #include <sstream>
 
-namespace {
+namespace tool_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::run_lab_json;
 
@@ -117,4 +117,4 @@ TEST(ProdconsTsanProcessForm, CannotSeeARaceBetweenProcesses) {
   EXPECT_EQ(run.process.err.find(kRaceReport), std::string::npos) << run.process.err;
 }
 
-} // namespace
+} // namespace tool_test

@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-namespace {
+namespace cli_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::bin_path;
 using hazardlab::testing::chart_row;
@@ -203,4 +203,4 @@ TEST_P(RaceCliForm, TheTimelineShowsEachWorkersWindowBetweenReadAndWrite) {
   }
 }
 
-} // namespace
+} // namespace cli_test

@@ -7,7 +7,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-namespace {
+namespace fixed_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::RunContext;
 using hazardlab::Schedule;
@@ -50,4 +50,4 @@ TYPED_TEST(RaceFixed, AtomicCountsExactlyForced) {
   expect_exact_count<Bind<TypeParam, race::FixedAtomic>>(5, Schedule::forced, 1'000);
 }
 
-} // namespace
+} // namespace fixed_test

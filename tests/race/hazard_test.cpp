@@ -8,7 +8,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
-namespace {
+namespace hazard_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::RunContext;
 using hazardlab::Schedule;
@@ -84,4 +84,4 @@ TEST(RaceHazardProcessForm, PrivateMutexInSharedMemoryDoesNotExclude) {
   EXPECT_TRUE(hazardlab::testing::children_of(::getpid()).empty());
 }
 
-} // namespace
+} // namespace hazard_test

@@ -8,7 +8,7 @@
 
 #include <regex>
 
-namespace {
+namespace helgrind_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::Completed;
 
@@ -66,4 +66,4 @@ TEST(RaceHelgrindProcessForm, SeesOneProcessAtATime) {
   EXPECT_EQ(helgrind_errors(run), 0) << run.err;
 }
 
-} // namespace
+} // namespace helgrind_test

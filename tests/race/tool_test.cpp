@@ -6,7 +6,7 @@
 
 #include <gtest/gtest.h>
 
-namespace {
+namespace tool_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::run_lab_json;
 
@@ -81,4 +81,4 @@ TEST(RaceTsanProcessForm, CannotSeeARaceBetweenProcesses) {
   EXPECT_EQ(run.process.err.find(kRaceReport), std::string::npos) << run.process.err;
 }
 
-} // namespace
+} // namespace tool_test

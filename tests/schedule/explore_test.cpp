@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace explore_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::Exploration;
 using hazardlab::ExploreOptions;
@@ -248,4 +248,4 @@ TYPED_TEST(AtomicExplored, ASpinWithoutSpinPauseIsReportedAsSuch) {
   EXPECT_NE(text.find("spin_pause()"), std::string::npos) << text;
 }
 
-} // namespace
+} // namespace explore_test

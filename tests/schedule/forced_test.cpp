@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace forced_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::run_lab_json;
 
@@ -80,4 +80,4 @@ std::string name_of(const ::testing::TestParamInfo<Case>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Labs, ForcedEveryTrial, ::testing::ValuesIn(cases()), name_of);
 
-} // namespace
+} // namespace forced_test

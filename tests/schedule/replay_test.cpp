@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace replay_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::run_lab_json;
 using nlohmann::json;
@@ -120,4 +120,4 @@ TEST(ReplayBadInput, BadTextIsAUsageErrorNamingWhere) {
                      "race: error: --schedule: replay: worker 4 is not one of the run's workers (0 to 3)");
 }
 
-} // namespace
+} // namespace replay_test

@@ -19,7 +19,7 @@
 #include <tuple>
 #include <vector>
 
-namespace {
+namespace cli_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::chart_row;
 
@@ -279,4 +279,4 @@ TEST(StarvationTimeline, TheGreedyWorkerIsInsideWhileItsRivalsWait) {
 INSTANTIATE_TEST_SUITE_P(Starvation, StarvationTimeline, ::testing::Values("thread", "process"),
                          [](const auto& info) { return info.param == "thread" ? "ThreadForm" : "ProcessForm"; });
 
-} // namespace
+} // namespace cli_test

@@ -25,7 +25,7 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace explore_test { // named, not anonymous: its binary's test files are one translation unit
 
 using nlohmann::json;
 
@@ -141,4 +141,4 @@ TYPED_TEST(StarvationExplore, TicketDrawnWithLoadAndStoreIsCaughtAtTheDefaultSiz
   EXPECT_TRUE(found.histogram.contains("hazard:not-excluded")) << json(found.histogram).dump();
 }
 
-} // namespace
+} // namespace explore_test

@@ -30,7 +30,7 @@
 #include <utility>
 #include <vector>
 
-namespace {
+namespace fixed_test { // named, not anonymous: its binary's test files are one translation unit
 
 constexpr int kNaturalRuns = 10;
 constexpr int kForcedRuns = 4;
@@ -189,4 +189,4 @@ TYPED_TEST(StarvationFixed, OneMutexForEveryoneLetsOneReaderInAtATimeForced) {
   }
 }
 
-} // namespace
+} // namespace fixed_test

@@ -24,7 +24,7 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace hazard_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::run_lab_json;
 
@@ -307,4 +307,4 @@ TEST(StarvationWaitHistogram, QuantilesAreWithinNineteenPercent) {
   expect_within_a_bucket(zero.quantile_ns(0.5), 0);
 }
 
-} // namespace
+} // namespace hazard_test

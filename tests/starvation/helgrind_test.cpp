@@ -36,7 +36,7 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace helgrind_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::ThreadForm;
 using hazardlab::testing::Completed;
@@ -269,4 +269,4 @@ TEST(StarvationHelgrindThreadForm, TicketLockIsAFalseRaceOnTheValueItGuards) {
 #endif
 }
 
-} // namespace
+} // namespace helgrind_test

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace tool_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::run_lab_json;
 
@@ -82,4 +82,4 @@ TEST(StarvationTsanThreadForm, NoVariantIsReportedInEitherSchedule) {
   }
 }
 
-} // namespace
+} // namespace tool_test

@@ -14,7 +14,7 @@
 #include <sstream>
 #include <tuple>
 
-namespace {
+namespace tvp_cli_test { // named, not anonymous: its binary's test files are one translation unit
 
 constexpr const char* kLab = "threads-vs-processes";
 
@@ -268,4 +268,4 @@ TEST(ThreadsVsProcessesHelp, ExitsZero) {
   EXPECT_NE(done.out.find("--switch-interval"), std::string::npos);
 }
 
-} // namespace
+} // namespace tvp_cli_test

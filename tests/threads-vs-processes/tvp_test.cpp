@@ -14,7 +14,7 @@
 #include <utility>
 #include <vector>
 
-namespace {
+namespace tvp_test { // named, not anonymous: its binary's test files are one translation unit
 
 using namespace std::chrono_literals;
 
@@ -322,4 +322,4 @@ TEST(ThreadsVsProcessesStats, MedianAndQuantile) {
   EXPECT_EQ(tvp::quantile({5}, 0.9), 5);
 }
 
-} // namespace
+} // namespace tvp_test

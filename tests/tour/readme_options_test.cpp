@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace readme_options_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::bin_path;
 using hazardlab::testing::run;
@@ -75,4 +75,4 @@ TEST(Readme, ItsTableOfOptionsIsWhatEveryLabsHelpSays) {
   }
 }
 
-} // namespace
+} // namespace readme_options_test

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace {
+namespace tour_test { // named, not anonymous: its binary's test files are one translation unit
 
 using hazardlab::testing::bin_path;
 using hazardlab::testing::run;
@@ -123,4 +123,4 @@ TEST(TourBadInput, OptionsOfTheOtherModeAreRefusedInOneLine) {
   }
 }
 
-} // namespace
+} // namespace tour_test
